@@ -1,0 +1,467 @@
+"""`jaga bench store`: event store throughput against raw asyncpg on the same database, same run.
+
+The raw baseline is what the store's guarantees (optimistic concurrency, hash chain, gap-safe
+positions, idempotency, typed decoding) are paid against. Both sides start from the same event
+Struct, run on the same server in a scratch database, with the same pool settings and the same
+JSON codec, interleaved so drift hits both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from bench.common import (
+    Figure,
+    Tally,
+    figure_seconds,
+    interleaved,
+    machine_info,
+    progress,
+    report,
+    run_workers,
+    scratch_database,
+)
+from events.errors import WrongExpectedVersion
+from events.migrations import migrate
+from events.store import NO_STREAM, Context, EventStore, init_connection
+from events.types import Event, EventRegistry, type_name
+
+DEFAULT_SECONDS = 6.0
+"""Measured seconds per figure (split over four interleaved phases), plus a short warm-up."""
+
+SINGLE_WRITERS = 16
+HOT_WRITERS = 4
+HOT_STREAMS = 100
+HOT_ZIPF_S = 1.0
+_ZIPF_CUM_WEIGHTS = list(itertools.accumulate(1 / k**HOT_ZIPF_S for k in range(1, HOT_STREAMS + 1)))
+BATCH = 1000
+READ_BATCH = 1000
+READ_MIN_EVENTS = 50_000
+"""read_all scans at least this many events; fewer and it would mostly measure round trips."""
+
+TARGETS = {
+    "append_single_w16": 0.70,
+    "append_hot_w4": 0.50,
+    "append_batch_1000": 0.60,
+    "read_all": 0.50,
+}
+
+
+# -- the events ----------------------------------------------------------------------------------
+
+
+class ContributionPaid(Event, frozen=True, kw_only=True):
+    """A realistic payload: a monthly BPJS contribution paid by the regency for one worker."""
+
+    contribution_id: UUID
+    worker_id: UUID
+    batch_id: UUID
+    member_number: str
+    nik: str
+    regency_code: str
+    month: str
+    programs: list[str]
+    wage_basis_idr: int
+    jkk_idr: int
+    jkm_idr: int
+    amount_idr: int
+    paid_at: datetime
+    payment_reference: str
+    bank_reference: str
+    channel: str
+
+
+registry = EventRegistry([ContributionPaid])
+EVENT_TYPE = type_name(ContributionPaid)
+
+
+def make_events(count: int, seed: int = 7) -> list[ContributionPaid]:
+    """Distinct events, built up front: constructing domain objects is not the store's cost."""
+    rng = random.Random(seed)
+    events = []
+    for n in range(count):
+        jkk, jkm = 10_000, 6_800
+        events.append(
+            ContributionPaid(
+                contribution_id=UUID(int=rng.getrandbits(128), version=4),
+                worker_id=UUID(int=rng.getrandbits(128), version=4),
+                batch_id=UUID(int=rng.getrandbits(128), version=4),
+                member_number=f"{rng.randrange(10**10, 10**11)}",
+                nik=f"3204{rng.randrange(10**11, 10**12)}",
+                regency_code="3204",
+                month=f"2026-{1 + n % 12:02d}",
+                programs=["JKK", "JKM"],
+                wage_basis_idr=1_000_000,
+                jkk_idr=jkk,
+                jkm_idr=jkm,
+                amount_idr=jkk + jkm,
+                paid_at=datetime(2026, 3, 18, 9, 30, n % 60, tzinfo=UTC),
+                payment_reference=f"SP2D/3204/2026/{n:06d}",
+                bank_reference=f"BJB-2026031809{n:08d}",
+                channel="bank_transfer",
+            )
+        )
+    return events
+
+
+# -- the raw baseline ----------------------------------------------------------------------------
+
+PLAIN_TABLE = """
+CREATE TABLE plain_events (
+    id              bigserial   PRIMARY KEY,
+    stream_id       text        NOT NULL,
+    stream_version  bigint      NOT NULL,
+    event_id        uuid        NOT NULL,
+    event_type      text        NOT NULL,
+    schema_version  integer     NOT NULL,
+    payload         json        NOT NULL,
+    occurred_at     timestamptz NOT NULL,
+    recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    actor           text        NOT NULL,
+    correlation_id  uuid        NOT NULL,
+    causation_id    uuid
+)
+"""
+
+PLAIN_INSERT = """
+INSERT INTO plain_events (stream_id, stream_version, event_id, event_type, schema_version,
+                          payload, occurred_at, actor, correlation_id, causation_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+"""
+
+READ_COLUMNS = """position, stream_id, stream_version, event_id, event_type, schema_version,
+    payload, occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key,
+    hash, prev_hash"""
+
+PLAIN_PAGE = f"""
+SELECT {READ_COLUMNS} FROM events WHERE position > $1 AND position <= $2
+ORDER BY position LIMIT $3
+"""
+
+_encoder = registry  # the baseline encodes with the same msgspec encoder, as an app would
+
+
+def plain_row(
+    stream_id: str, version: int, event: ContributionPaid
+) -> tuple[str, int, UUID, str, int, bytes, datetime, str, UUID, None]:
+    """The baseline's row: the same fields the store is given, encoded the same way."""
+    _, schema_version, payload = _encoder.encode(event)
+    return (
+        stream_id,
+        version,
+        uuid4(),
+        EVENT_TYPE,
+        schema_version,
+        payload,
+        datetime.now(UTC),
+        "bench",
+        uuid4(),
+        None,
+    )
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+
+
+class StoreBench:
+    """Pools, events and counters shared by the figures of one run."""
+
+    def __init__(
+        self, store: EventStore, plain: asyncpg.Pool, events: Sequence[ContributionPaid]
+    ) -> None:
+        self.store = store
+        self.plain = plain
+        self.events = events
+        self._ids = itertools.count()
+        self.hot_appended = 0
+        self.hot_conflicts = 0
+
+    def event(self, n: int) -> ContributionPaid:
+        return self.events[n % len(self.events)]
+
+    def new_stream(self, kind: str) -> str:
+        return f"{kind}-{next(self._ids)}"
+
+    # append_single_w16 ---------------------------------------------------------------------
+
+    async def single_plain(self, seconds: float) -> Tally:
+        async def work(w: int, deadline: float) -> int:
+            done = 0
+            async with self.plain.acquire() as conn:
+                while time.perf_counter() < deadline:
+                    row = plain_row(self.new_stream("single"), 1, self.event(done + w))
+                    await conn.execute(PLAIN_INSERT, *row)
+                    done += 1
+            return done
+
+        return await run_workers(SINGLE_WRITERS, seconds, work)
+
+    async def single_ours(self, seconds: float) -> Tally:
+        async def work(w: int, deadline: float) -> int:
+            done = 0
+            async with self.store.pool.acquire() as conn:
+                while time.perf_counter() < deadline:
+                    await self.store.append(
+                        self.new_stream("single"),
+                        [self.event(done + w)],
+                        NO_STREAM,
+                        context=Context(actor="bench"),
+                        connection=conn,
+                    )
+                    done += 1
+            return done
+
+        return await run_workers(SINGLE_WRITERS, seconds, work)
+
+    # append_hot_w4 -------------------------------------------------------------------------
+
+    @staticmethod
+    def hot_stream(rng: random.Random) -> str:
+        """Stream k with probability proportional to 1/k^s: a few streams take most writes."""
+        (k,) = rng.choices(range(HOT_STREAMS), cum_weights=_ZIPF_CUM_WEIGHTS)
+        return f"hot-{k}"
+
+    async def hot_plain(self, seconds: float) -> Tally:
+        async def work(w: int, deadline: float) -> int:
+            rng = random.Random(w)
+            done = 0
+            async with self.plain.acquire() as conn:
+                while time.perf_counter() < deadline:
+                    row = plain_row(self.hot_stream(rng), done + 1, self.event(done + w))
+                    await conn.execute(PLAIN_INSERT, *row)
+                    done += 1
+            return done
+
+        return await run_workers(HOT_WRITERS, seconds, work)
+
+    async def hot_ours(self, seconds: float) -> Tally:
+        """Read the stream's version, append expecting exactly it, retry when someone won."""
+
+        async def work(w: int, deadline: float) -> int:
+            rng = random.Random(1000 + w)
+            done = 0
+            async with self.store.pool.acquire() as conn:
+                while time.perf_counter() < deadline:
+                    stream = self.hot_stream(rng)
+                    while True:
+                        version = await self.store.stream_version(stream)
+                        try:
+                            await self.store.append(
+                                stream,
+                                [self.event(done + w)],
+                                version,
+                                context=Context(actor="bench"),
+                                connection=conn,
+                            )
+                        except WrongExpectedVersion:
+                            self.hot_conflicts += 1
+                            continue
+                        break
+                    done += 1
+                    self.hot_appended += 1
+            return done
+
+        return await run_workers(HOT_WRITERS, seconds, work)
+
+    async def hot_lost(self) -> tuple[int, str]:
+        """Events the writers were told were appended but the log does not hold, plus holes."""
+        async with self.store.pool.acquire() as conn:
+            rows = await conn.fetch(
+                """SELECT e.stream_id, count(*) AS n, min(e.stream_version) AS lo,
+                          max(e.stream_version) AS hi, s.version AS head
+                   FROM events e JOIN streams s USING (stream_id)
+                   WHERE e.stream_id LIKE 'hot-%'
+                   GROUP BY e.stream_id, s.version"""
+            )
+        stored = sum(r["n"] for r in rows)
+        holes = sum(r["hi"] - r["n"] for r in rows)
+        bad = [r["stream_id"] for r in rows if (r["lo"], r["hi"], r["head"]) != (1, r["n"], r["n"])]
+        lost = abs(self.hot_appended - stored) + holes
+        note = (
+            f"{self.hot_appended:,} appends acknowledged, {stored:,} stored "
+            f"in {len(rows)} streams, "
+            f"{self.hot_conflicts:,} WrongExpectedVersion retries"
+        )
+        if bad:
+            note += f"; streams not contiguous 1..n: {', '.join(bad[:5])}"
+            lost = max(lost, len(bad))
+        return lost, note
+
+    # append_batch_1000 ---------------------------------------------------------------------
+
+    async def batch_plain(self, seconds: float) -> Tally:
+        async def work(w: int, deadline: float) -> int:
+            done = 0
+            async with self.plain.acquire() as conn:
+                while time.perf_counter() < deadline:
+                    stream = self.new_stream("batch")
+                    rows = [plain_row(stream, v + 1, self.event(v)) for v in range(BATCH)]
+                    async with conn.transaction():
+                        await conn.executemany(PLAIN_INSERT, rows)
+                    done += BATCH
+            return done
+
+        return await run_workers(1, seconds, work)
+
+    async def batch_ours(self, seconds: float) -> Tally:
+        async def work(w: int, deadline: float) -> int:
+            done = 0
+            async with self.store.pool.acquire() as conn:
+                while time.perf_counter() < deadline:
+                    await self.store.append(
+                        self.new_stream("batch"),
+                        [self.event(v) for v in range(BATCH)],
+                        NO_STREAM,
+                        context=Context(actor="bench"),
+                        connection=conn,
+                    )
+                    done += BATCH
+            return done
+
+        return await run_workers(1, seconds, work)
+
+    # read_all ------------------------------------------------------------------------------
+
+    async def prepare_read(self) -> int:
+        """Enough events to scan, vacuumed so neither side pays for setting hint bits first."""
+        total = await self.store.pool.fetchval("SELECT count(*) FROM events")
+        while total < READ_MIN_EVENTS:
+            await self.store.append(
+                self.new_stream("batch"),
+                [self.event(v) for v in range(BATCH)],
+                NO_STREAM,
+                context=Context(actor="bench"),
+            )
+            total += BATCH
+        await self.store.pool.execute("VACUUM (ANALYZE) events")
+        # The store only reads below the oldest running transaction of the whole server; wait
+        # for that horizon to pass our events so that both sides scan the same range.
+        last = await self.store.pool.fetchval("SELECT max(position) FROM events")
+        for _ in range(50):
+            head = await self.store.head()
+            if head >= last:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            progress.print(
+                f"[yellow]an open transaction on the server holds the safe head at {head:,} "
+                f"(last position {last:,}); reading up to there[/]"
+            )
+        return head
+
+    async def read_plain(self, seconds: float, head: int) -> Tally:
+        async def work(w: int, deadline: float) -> int:
+            done, after = 0, 0
+            async with self.plain.acquire() as conn:
+                while time.perf_counter() < deadline:
+                    if after >= head:
+                        after = 0
+                    rows = await conn.fetch(PLAIN_PAGE, after, head, READ_BATCH)
+                    after = rows[-1][0]
+                    done += len(rows)
+            return done
+
+        return await run_workers(1, seconds, work)
+
+    async def read_ours(self, seconds: float, head: int) -> Tally:
+        async def work(w: int, deadline: float) -> int:
+            done, after = 0, 0
+            while time.perf_counter() < deadline:
+                if after >= head:
+                    after = 0
+                page = await self.store.read_all(after, batch_size=READ_BATCH)
+                after = page.checkpoint
+                done += len(page.events)
+            return done
+
+        return await run_workers(1, seconds, work)
+
+
+async def _run(database_url: str, seconds: float) -> None:
+    warmup = min(1.0, seconds / 8)
+    events = make_events(1024)
+    payload_sizes = [len(registry.encode(e)[2]) for e in events]
+    if min(payload_sizes) < 256:
+        raise AssertionError(f"payloads must be ≥ 256 bytes, smallest is {min(payload_sizes)}")
+    figures: list[Figure] = []
+    async with scratch_database(database_url, "jaga_bench") as dsn:
+        progress.print(f"[dim]scratch database {dsn.rsplit('/', 1)[-1]}; migrating[/]")
+        await migrate(dsn)
+        pool_args = {"init": init_connection, "command_timeout": 60}
+        # Ours needs the hot writers' reads on top of the pinned writer connections.
+        size = max(SINGLE_WRITERS, 2 * HOT_WRITERS)
+        store = EventStore(
+            await asyncpg.create_pool(dsn, min_size=size, max_size=size, **pool_args), registry
+        )
+        plain = await asyncpg.create_pool(
+            dsn, min_size=SINGLE_WRITERS, max_size=SINGLE_WRITERS, **pool_args
+        )
+        try:
+            await plain.execute(PLAIN_TABLE)
+            async with plain.acquire() as conn:
+                machine = await machine_info(conn)
+            b = StoreBench(store, plain, events)
+            size_note = f"payload {min(payload_sizes)}-{max(payload_sizes)} bytes"
+
+            progress.print(f"append_single_w16 ({SINGLE_WRITERS} writers, new stream each)")
+            base, ours = await interleaved(b.single_plain, b.single_ours, seconds, warmup)
+            figures.append(
+                Figure("append_single_w16", ours.rate, "events/s", base.rate,
+                       TARGETS["append_single_w16"], size_note)
+            )  # fmt: skip
+
+            progress.print(f"append_hot_w4 ({HOT_WRITERS} writers, Zipf over {HOT_STREAMS})")
+            base, ours = await interleaved(b.hot_plain, b.hot_ours, seconds, warmup)
+            lost, lost_note = await b.hot_lost()
+            figures.append(
+                Figure("append_hot_w4", ours.rate, "events/s", base.rate, TARGETS["append_hot_w4"],
+                       f"successful appends/s; {lost_note}")
+            )  # fmt: skip
+
+            progress.print(f"append_batch_{BATCH}")
+            base, ours = await interleaved(b.batch_plain, b.batch_ours, seconds, warmup)
+            figures.append(
+                Figure("append_batch_1000", ours.rate, "events/s", base.rate,
+                       TARGETS["append_batch_1000"], f"{BATCH} events per call, one writer")
+            )  # fmt: skip
+
+            head = await b.prepare_read()
+            progress.print(f"read_all ({head:,} events, pages of {READ_BATCH})")
+            base, ours = await interleaved(
+                lambda s: b.read_plain(s, head), lambda s: b.read_ours(s, head), seconds, warmup
+            )
+            figures.append(
+                Figure("read_all", ours.rate, "events/s", base.rate, TARGETS["read_all"],
+                       f"decoded to Structs vs raw asyncpg Records, {head:,} events in the log")
+            )  # fmt: skip
+
+            figures.append(Figure("lost_events", lost, "events", None, 0, "in append_hot_w4"))
+        finally:
+            await store.close()
+            await plain.close()
+    report("store", figures, machine)
+
+
+def main(database_url: str, *, seconds: float | None = None) -> None:
+    """Run the store benchmark in a scratch database on the server of `database_url`."""
+    asyncio.run(_run(database_url, figure_seconds(seconds, DEFAULT_SECONDS)))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("database_url", nargs="?", default=os.environ.get("DATABASE_URL"))
+    parser.add_argument("--seconds", type=float, default=None, help="measured seconds per figure")
+    args = parser.parse_args()
+    if not args.database_url:
+        parser.error("give a database URL or set DATABASE_URL")
+    main(args.database_url, seconds=args.seconds)
