@@ -1,0 +1,80 @@
+"""Runtime settings, read once from the environment.
+
+Twelve-factor style: everything that differs between a laptop, CI and a
+deployment comes from environment variables, so the same `jaga` binary runs
+everywhere without config files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Jaga cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Effective configuration of one Jaga process.
+
+    Frozen so that it can be shared between the CLI, the app factory and
+    background workers without anyone mutating it behind the others' backs.
+    """
+
+    database_url: str | None = None
+    """PostgreSQL DSN. Unset means: start the embedded PostgreSQL in data_dir."""
+
+    redis_url: str | None = None
+    """Redis DSN (`redis://...`). Unset means: start the embedded Valkey in data_dir."""
+
+    data_dir: Path = Path(".jaga")
+    """Where the embedded servers keep their data, so it survives restarts."""
+
+    host: str = "127.0.0.1"
+    """HTTP bind address; loopback by default so a laptop never exposes the API."""
+
+    port: int = 8000
+    """HTTP port."""
+
+    log_level: str = "INFO"
+    """Python logging level name for Jaga's own loggers."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `environ` (default: `os.environ`).
+
+        Empty variables count as unset, so `DATABASE_URL= jaga up` falls back
+        to the embedded default instead of failing on an empty DSN.
+        """
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        port_text = get("JAGA_PORT") or "8000"
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise SettingsError(f"JAGA_PORT must be an integer, got {port_text!r}") from None
+        if not 0 <= port <= 65535:
+            raise SettingsError(f"JAGA_PORT must be between 0 and 65535, got {port}")
+
+        log_level = (get("JAGA_LOG_LEVEL") or "INFO").upper()
+        if log_level not in _LOG_LEVELS:
+            raise SettingsError(f"JAGA_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+
+        return cls(
+            database_url=get("DATABASE_URL"),
+            redis_url=get("REDIS_URL"),
+            data_dir=Path(get("JAGA_DATA_DIR") or ".jaga"),
+            host=get("JAGA_HOST") or "127.0.0.1",
+            port=port,
+            log_level=log_level,
+        )
