@@ -1,0 +1,33 @@
+"""Litestar application factory.
+
+The app gets its URLs from the caller (the CLI resolves configured or
+embedded servers first), so one factory serves production, `jaga up` and
+tests. Every HTTP error is an RFC 9457 problem (`application/problem+json`).
+New areas of the API add their controller module to `ROUTES`.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
+from litestar.types import ControllerRouterHandler
+
+from services.config import Settings
+from services.health import HealthController
+from services.resources import clients_lifespan
+
+ROUTES: list[ControllerRouterHandler] = [HealthController]
+
+
+def create_app(settings: Settings, database_url: str, redis_url: str) -> Litestar:
+    """Build the HTTP API; the database pool and Redis client open on startup."""
+    return Litestar(
+        route_handlers=ROUTES,
+        lifespan=[clients_lifespan(database_url, redis_url)],
+        state=State({"settings": settings}),
+        plugins=[ProblemDetailsPlugin(ProblemDetailsConfig(enable_for_all_http_exceptions=True))],
+        openapi_config=OpenAPIConfig(title="Jaga", version="0.1.0"),
+        logging_config=None,  # the CLI configures logging; Litestar must not replace it
+    )
