@@ -14,8 +14,16 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import msgspec
+from cryptography.exceptions import InvalidTag
 
-from events.errors import IdempotencyKeyReused, NotFirstWrite, WrongExpectedVersion
+from events import personal
+from events.errors import (
+    EventDecodeError,
+    IdempotencyKeyReused,
+    NotFirstWrite,
+    WrongExpectedVersion,
+)
+from events.keyring import Keyring
 from events.types import Event, EventRegistry, RecordedEvent
 
 ANY: Final = -1
@@ -92,16 +100,30 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 
 class EventStore:
-    """Append to and read from the log. Connections come from an asyncpg pool."""
+    """Append to and read from the log. Connections come from an asyncpg pool.
 
-    def __init__(self, pool: asyncpg.Pool, registry: EventRegistry) -> None:
+    With a keyring, personal fields are sealed before they are stored and opened when read
+    (events/personal.py). Without one, events with personal data cannot be appended, and
+    reads leave sealed values sealed.
+    """
+
+    def __init__(
+        self, pool: asyncpg.Pool, registry: EventRegistry, keyring: Keyring | None = None
+    ) -> None:
         self._pool = pool
         self.registry = registry
+        self.keyring = keyring
 
     @classmethod
-    async def connect(cls, dsn: str, registry: EventRegistry, **pool_args: Any) -> EventStore:
+    async def connect(
+        cls,
+        dsn: str,
+        registry: EventRegistry,
+        master_keys: personal.MasterKeys | None = None,
+        **pool_args: Any,
+    ) -> EventStore:
         pool = await asyncpg.create_pool(dsn, init=init_connection, **pool_args)
-        return cls(pool, registry)
+        return cls(pool, registry, Keyring(pool, master_keys) if master_keys else None)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -149,9 +171,6 @@ class EventStore:
         streams: list[str] = []
         expected: list[int] = []
         counts: list[int] = []
-        types: list[str] = []
-        versions: list[int] = []
-        payloads: list[bytes] = []
         for item in appends:
             if not item.events:
                 raise ValueError(f"no events to append to stream {item.stream_id}")
@@ -160,11 +179,8 @@ class EventStore:
             streams.append(item.stream_id)
             expected.append(item.expected)
             counts.append(len(item.events))
-            for event in item.events:
-                event_type, schema_version, payload = self.registry.encode(event)
-                types.append(event_type)
-                versions.append(schema_version)
-                payloads.append(payload)
+        all_events = [event for item in appends for event in item.events]
+        types, versions, payloads = await self._encode(all_events)
         if len(set(streams)) != len(streams):
             raise ValueError("each stream may appear once per append")
         request_hash = _request_hash(streams, expected, types, versions, payloads)
@@ -215,7 +231,7 @@ class EventStore:
             up_to,
             as_known_at,
         )
-        return [self._record(r) for r in rows]
+        return await self._records(rows)
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version; 0 when it has no events."""
@@ -247,7 +263,7 @@ class EventStore:
                 batch_size,
                 list(types) if types is not None else None,
             )
-            events = [self._record(r) for r in rows]
+            events = await self._records(rows)
             if types is None or len(rows) == batch_size:
                 checkpoint = events[-1].position if events else after
             else:  # the filter found less than a batch: everything safe was scanned
@@ -275,11 +291,49 @@ class EventStore:
         problems = [Problem(r[0], r[1], r[2], r[3]) for r in rows]
         return Verification(not problems, counts["streams"], counts["events"], problems)
 
-    def _record(self, r: asyncpg.Record) -> RecordedEvent:
+    async def _encode(self, events: list[Event]) -> tuple[list[str], list[int], list[bytes]]:
+        """Types, schema versions and payloads; personal values sealed, never in the clear."""
+        subjects = set().union(*(personal.subjects_of(e) for e in events))
+        keys: dict[str, bytes | None] = {}
+        if subjects:
+            if self.keyring is None:
+                raise personal.PersonalDataError(
+                    "events with personal data need a keyring (master keys) to be appended"
+                )
+            keys = await self.keyring.get(subjects, create=True)
+        types, versions, payloads = [], [], []
+        for event in events:
+            event_type, schema_version, payload = self.registry.encode(event)
+            if personal.plan_for(type(event)) is not None:
+                payload = personal.seal(event, keys)
+            types.append(event_type)
+            versions.append(schema_version)
+            payloads.append(payload)
+        return types, versions, payloads
+
+    async def _records(self, rows: list[asyncpg.Record]) -> list[RecordedEvent]:
+        keys: dict[str, bytes | None] = {}
+        if self.keyring is not None:
+            subjects = {
+                s for r in rows if personal.is_sealed(r[6]) for s in personal.sealed_subjects(r[6])
+            }
+            if subjects:
+                keys = await self.keyring.get(subjects)
+        return [self._record(r, keys) for r in rows]
+
+    def _record(self, r: asyncpg.Record, keys: dict[str, bytes | None]) -> RecordedEvent:
         position, stream_id = r[0], r[1]
-        event_type, schema_version = r[4], r[5]
+        event_type, schema_version, payload = r[4], r[5], r[6]
+        if keys and personal.is_sealed(payload):
+            try:
+                payload = personal.open_sealed(payload, keys)
+            except (personal.PersonalDataError, InvalidTag) as exc:
+                reason = f"personal data does not open: {exc!r}"
+                raise EventDecodeError(
+                    event_type, schema_version, position, stream_id, reason
+                ) from exc
         data = self.registry.decode(
-            event_type, schema_version, r[6], position=position, stream_id=stream_id
+            event_type, schema_version, payload, position=position, stream_id=stream_id
         )
         return RecordedEvent(
             position, stream_id, r[2], r[3], event_type, schema_version, data,

@@ -122,7 +122,7 @@ class EventRegistry:
                     raise ValueError(f"no upcaster from v{version} to v{version + 1}")
                 data = upcast(data)
             data["type"] = event_type
-            return msgspec.convert(data, spec.cls)
+            return spec.decoder.decode(self._encoder.encode(data))
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError) as exc:
             reason = str(exc)
             raise EventDecodeError(event_type, schema_version, position, stream_id, reason) from exc

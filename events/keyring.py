@@ -1,0 +1,104 @@
+"""Subject keys in Postgres, wrapped by the configured master keys: create, get, destroy, rewrap."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from events.personal import MasterKeys, PersonalDataError
+
+
+class Keyring:
+    """The data keys of data subjects. A subject whose key is destroyed maps to None."""
+
+    def __init__(self, pool: asyncpg.Pool, master: MasterKeys) -> None:
+        self._pool = pool
+        self._master = master
+
+    async def get(
+        self, subjects: Iterable[str], *, create: bool = False
+    ) -> dict[str, bytes | None]:
+        """Each subject's data key; with `create`, new subjects get a fresh key first.
+
+        Keys are created in their own statement, before and outside any append, so two
+        concurrent appends for one new subject always end up using the one stored key.
+        """
+        wanted = sorted(set(subjects))
+        if not wanted:
+            return {}
+        if create:
+            new = [(s, *self._master.wrap(s, AESGCM.generate_key(256))) for s in wanted]
+            await self._pool.execute(
+                """INSERT INTO subject_keys (subject_id, master_key_id, wrapped_key)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
+                   ON CONFLICT (subject_id) DO NOTHING""",
+                [n[0] for n in new],
+                [n[1] for n in new],
+                [n[2] for n in new],
+            )
+        rows = await self._pool.fetch(
+            """SELECT subject_id, master_key_id, wrapped_key FROM subject_keys
+               WHERE subject_id = ANY($1::text[])""",
+            wanted,
+        )
+        keys: dict[str, bytes | None] = dict.fromkeys(wanted)
+        for subject, key_id, wrapped in rows:
+            if wrapped is not None:
+                keys[subject] = self._unwrap(subject, key_id, wrapped)
+        return keys
+
+    async def exists(self, subject: str) -> bool:
+        return bool(
+            await self._pool.fetchval("SELECT 1 FROM subject_keys WHERE subject_id = $1", subject)
+        )
+
+    @staticmethod
+    async def destroy(connection: asyncpg.Connection, subject: str) -> bool:
+        """Destroy a subject's key inside the caller's transaction; False if none was live."""
+        status = await connection.execute(
+            """UPDATE subject_keys
+               SET wrapped_key = NULL, master_key_id = NULL, erased_at = clock_timestamp()
+               WHERE subject_id = $1 AND wrapped_key IS NOT NULL""",
+            subject,
+        )
+        return status == "UPDATE 1"
+
+    async def rotate(self, batch_size: int = 500) -> int:
+        """Re-wrap every key not under the active master key; returns how many were re-wrapped.
+
+        Events are not touched: only the small wrapped keys change. Each batch commits on its
+        own, so an interrupted rotation simply resumes where it stopped.
+        """
+        total = 0
+        while True:
+            async with self._pool.acquire() as conn, conn.transaction():
+                rows = await conn.fetch(
+                    """SELECT subject_id, master_key_id, wrapped_key FROM subject_keys
+                       WHERE wrapped_key IS NOT NULL AND master_key_id <> $1
+                       ORDER BY subject_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+                    self._master.active_id,
+                    batch_size,
+                )
+                if not rows:
+                    return total
+                rewrapped = [
+                    (s, *self._master.wrap(s, self._unwrap(s, key_id, wrapped)))
+                    for s, key_id, wrapped in rows
+                ]
+                await conn.executemany(
+                    """UPDATE subject_keys SET master_key_id = $2, wrapped_key = $3
+                       WHERE subject_id = $1""",
+                    rewrapped,
+                )
+                total += len(rows)
+
+    def _unwrap(self, subject: str, key_id: str, wrapped: bytes) -> bytes:
+        try:
+            return self._master.unwrap(subject, key_id, wrapped)
+        except InvalidTag:
+            raise PersonalDataError(
+                f"the key of data subject {subject} does not unwrap with master key {key_id}"
+            ) from None

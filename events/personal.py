@@ -1,0 +1,244 @@
+"""Personal data in the log (UU 27/2022): sealed per data subject, erased by destroying the key.
+
+An event type marks its personal fields with the `Personal` type and names, in `__subject__`,
+the field that holds the data subject's id (a nested struct, such as a witness, may name its
+own). Before an append, every personal value is sealed with AES-GCM under the subject's own
+key: the stored JSON holds `pd1:<nonce+ciphertext>:<subject>` in place of the value. Subject keys
+live in `subject_keys`, wrapped by a master key that comes from configuration, never from the
+database. Destroying a subject's key makes its values unreadable forever while the events still
+decode (the values read as `ERASED`) and the hash chain, which covers the stored bytes, still
+verifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import msgspec
+import msgspec.inspect as mi
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+Personal = Annotated[str, msgspec.Meta(extra={"personal": True})]
+"""A string that identifies or describes a person: NIK, name, birth date, phone, address."""
+
+ERASED = "dihapus"
+"""What a personal value reads as once its subject's key is destroyed."""
+
+_PREFIX = "pd1:"
+_MARK = b'"pd1:'
+_NONCE = 12
+
+
+class PersonalDataError(Exception):
+    """A misdeclared personal field, a missing subject, or a key that does not unwrap."""
+
+
+# -- which fields are personal ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where the personal values of one struct type are, and whose they are."""
+
+    subject_field: str | None
+    personal: tuple[str, ...]  # encoded names of personal string fields
+    nested: tuple[tuple[str, _Plan], ...]  # struct-valued fields (or lists of them)
+
+
+_plans: dict[type, _Plan | None] = {}
+
+
+def plan_for(cls: type[msgspec.Struct]) -> _Plan | None:
+    """The sealing plan of a struct type; None when it holds no personal data."""
+    if cls not in _plans:
+        _plans[cls] = _build_plan(mi.type_info(cls))  # type: ignore[arg-type]
+    return _plans[cls]
+
+
+def _build_plan(info: mi.StructType) -> _Plan | None:
+    personal: list[str] = []
+    nested: list[tuple[str, _Plan]] = []
+    for field in info.fields:
+        if _is_personal(field.type):
+            personal.append(field.encode_name)
+        elif (inner := _struct_in(field.type)) is not None and (sub := _build_plan(inner)):
+            nested.append((field.encode_name, sub))
+    if not personal and not nested:
+        return None
+    subject = getattr(info.cls, "__subject__", None)
+    if personal and subject is None:
+        raise PersonalDataError(
+            f"{info.cls.__name__} has personal fields {personal} but no __subject__ naming "
+            "the field that holds the data subject's id"
+        )
+    return _Plan(subject, tuple(personal), tuple(nested))
+
+
+def _is_personal(t: mi.Type) -> bool:
+    if isinstance(t, mi.UnionType):
+        return any(_is_personal(x) for x in t.types)
+    return isinstance(t, mi.Metadata) and bool((t.extra or {}).get("personal"))
+
+
+def _struct_in(t: mi.Type) -> mi.StructType | None:
+    if isinstance(t, mi.Metadata):
+        return _struct_in(t.type)
+    if isinstance(t, mi.StructType):
+        return t
+    if isinstance(t, mi.ListType | mi.TupleType | mi.VarTupleType):
+        item = getattr(t, "item_type", None)
+        return _struct_in(item) if item is not None else None
+    if isinstance(t, mi.UnionType):
+        structs = [s for s in (_struct_in(x) for x in t.types) if s is not None]
+        return structs[0] if len(structs) == 1 else None
+    return None
+
+
+def _walk(data: Any, plan: _Plan, subject: str | None) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(object, field, subject) for every personal value present in encoded data."""
+    if isinstance(data, list):
+        for item in data:
+            yield from _walk(item, plan, subject)
+        return
+    if not isinstance(data, dict):
+        return
+    if plan.subject_field is not None:
+        subject = str(data.get(plan.subject_field) or "") or None
+    for name in plan.personal:
+        if data.get(name) is not None:
+            if subject is None:
+                raise PersonalDataError(f"personal field {name!r} has no data subject")
+            yield data, name, subject
+    for name, sub in plan.nested:
+        if data.get(name) is not None:
+            yield from _walk(data[name], sub, subject)
+
+
+# -- sealing and opening ---------------------------------------------------------------------
+
+
+def subjects_of(event: msgspec.Struct) -> set[str]:
+    plan = plan_for(type(event))
+    if plan is None:
+        return set()
+    return {subject for _, _, subject in _walk(msgspec.to_builtins(event), plan, None)}
+
+
+def seal(event: msgspec.Struct, keys: Mapping[str, bytes | None]) -> bytes:
+    """The event's JSON with every personal value sealed under its subject's key."""
+    plan = plan_for(type(event))
+    if plan is None:
+        return msgspec.json.encode(event)
+    data = msgspec.to_builtins(event)
+    for obj, name, subject in list(_walk(data, plan, None)):
+        key = keys.get(subject)
+        if key is None:
+            raise PersonalDataError(f"no key for data subject {subject} (erased or not created)")
+        nonce = os.urandom(_NONCE)
+        sealed = AESGCM(key).encrypt(nonce, obj[name].encode(), subject.encode())
+        obj[name] = f"{_PREFIX}{base64.urlsafe_b64encode(nonce + sealed).decode()}:{subject}"
+    return msgspec.json.encode(data)
+
+
+def is_sealed(payload: bytes) -> bool:
+    return _MARK in payload
+
+
+def sealed_subjects(payload: bytes) -> set[str]:
+    return {m.group(1) for m in _SEALED.finditer(payload.decode())}
+
+
+_SEALED = re.compile(r'"pd1:[A-Za-z0-9_=-]+:([^"\\]+)"')
+
+
+def open_sealed(payload: bytes, keys: Mapping[str, bytes | None]) -> bytes:
+    """The payload with every sealed value opened, or ERASED where the key is gone."""
+    return msgspec.json.encode(_open(msgspec.json.decode(payload), keys))
+
+
+def _open(data: Any, keys: Mapping[str, bytes | None]) -> Any:
+    if isinstance(data, str):
+        if not data.startswith(_PREFIX):
+            return data
+        blob, subject = data[len(_PREFIX) :].split(":", 1)
+        key = keys.get(subject)
+        if key is None:
+            return ERASED
+        raw = base64.urlsafe_b64decode(blob)
+        return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], subject.encode()).decode()
+    if isinstance(data, list):
+        return [_open(x, keys) for x in data]
+    if isinstance(data, dict):
+        return {k: _open(v, keys) for k, v in data.items()}
+    return data
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+class MasterKeys:
+    """Master keys from configuration, `id=base64key` separated by commas; the first is active.
+
+    Older keys stay listed until `rotate` has re-wrapped every subject key under the active one.
+    """
+
+    def __init__(self, keys: Mapping[str, bytes]) -> None:
+        if not keys:
+            raise PersonalDataError("no master key configured (JAGA_MASTER_KEYS)")
+        for key_id, key in keys.items():
+            if len(key) != 32:
+                raise PersonalDataError(f"master key {key_id} must be 32 bytes")
+        self._keys = dict(keys)
+        self.active_id = next(iter(self._keys))
+
+    @classmethod
+    def parse(cls, text: str) -> MasterKeys:
+        keys: dict[str, bytes] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key_id, _, encoded = item.partition("=")
+            if not encoded:
+                raise PersonalDataError("JAGA_MASTER_KEYS entries look like id=base64key")
+            keys[key_id] = base64.b64decode(encoded)
+        return cls(keys)
+
+    @staticmethod
+    def generate(key_id: str) -> str:
+        """A new `id=base64key` entry for configuration."""
+        return f"{key_id}={base64.b64encode(AESGCM.generate_key(256)).decode()}"
+
+    def wrap(self, subject: str, data_key: bytes) -> tuple[str, bytes]:
+        nonce = os.urandom(_NONCE)
+        wrapped = AESGCM(self._keys[self.active_id]).encrypt(nonce, data_key, subject.encode())
+        return self.active_id, nonce + wrapped
+
+    def unwrap(self, subject: str, key_id: str, wrapped: bytes) -> bytes:
+        master = self._keys.get(key_id)
+        if master is None:
+            raise PersonalDataError(
+                f"subject key of {subject} is wrapped by master key {key_id}, "
+                "which is not configured"
+            )
+        return AESGCM(master).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], subject.encode())
+
+
+class LookupHasher:
+    """Keyed hash (HMAC-SHA256) of a normalised NIK: lookups and duplicate checks without the NIK.
+
+    Its key is separate from the master keys so that rotating them leaves lookups intact.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise PersonalDataError("the lookup key must be at least 32 bytes")
+        self._key = key
+
+    def nik(self, nik: str) -> str:
+        normalised = re.sub(r"[\s.\-]", "", nik)
+        return hmac.new(self._key, normalised.encode(), hashlib.sha256).hexdigest()
