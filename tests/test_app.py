@@ -1,0 +1,57 @@
+"""The HTTP skeleton against real PostgreSQL and Redis: liveness, readiness, problems."""
+
+from __future__ import annotations
+
+import socket
+
+from litestar.testing import AsyncTestClient
+
+from services.app import create_app
+from services.config import Settings
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_health_and_ready(database_url: str, redis_url: str) -> None:
+    app = create_app(Settings(), database_url, redis_url)
+    async with AsyncTestClient(app) as client:
+        health = await client.get("/health")
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok"}
+
+        ready = await client.get("/ready")
+        assert ready.status_code == 200
+        body = ready.json()
+        assert body["status"] == "ready"
+        assert {name: check["status"] for name, check in body["checks"].items()} == {
+            "database": "ok",
+            "redis": "ok",
+        }
+
+
+async def test_ready_names_the_failing_check_in_a_problem(database_url: str) -> None:
+    dead_redis = f"redis://127.0.0.1:{_closed_port()}/0"
+    app = create_app(Settings(), database_url, dead_redis)
+    async with AsyncTestClient(app) as client:
+        ready = await client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.headers["content-type"].startswith("application/problem+json")
+    problem = ready.json()
+    assert problem["status"] == 503
+    assert problem["title"] == "Service Unavailable"
+    assert "redis" in problem["detail"]
+    assert problem["checks"]["database"]["status"] == "ok"
+    assert problem["checks"]["redis"]["status"] == "fail"
+    assert problem["checks"]["redis"]["error"]
+
+
+async def test_unknown_route_is_a_problem_too(database_url: str, redis_url: str) -> None:
+    async with AsyncTestClient(create_app(Settings(), database_url, redis_url)) as client:
+        response = await client.get("/nope")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["status"] == 404
