@@ -114,45 +114,19 @@ class LocalPostgres:
         self._prepare_directories(user)
         initialised = self._initdb_if_needed(user)
         port = choose_port(self._last_port())
-        options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories=''"
         try:
-            _run(
-                [
-                    "pg_ctl",
-                    "start",
-                    "-D",
-                    str(self.pgdata),
-                    "-l",
-                    str(self.log_file),
-                    "-w",
-                    "-t",
-                    str(START_TIMEOUT),
-                    "-s",
-                    "-o",
-                    options,
-                ],
-                user=user,
-                cwd=self.root,
-                timeout=START_TIMEOUT + 10,
-            )
-        except BaseException as exc:
+            server = self._start_server(user, port)
+            _ensure_database(f"postgresql://postgres@127.0.0.1:{port}/postgres", DATABASE)
+        except BaseException as exc:  # Ctrl-C included: never leave a half-started server
             with contextlib.suppress(Exception):
-                self.clear_leftovers()  # never leave a half-started server behind
+                self.clear_leftovers()
             if isinstance(exc, subprocess.SubprocessError):
                 raise EmbeddedServerError(
                     f"PostgreSQL failed to start: {exc}\n{_tail(self.log_file)}"
                 ) from exc
             raise
         self.port_file.write_text(f"{port}\n")
-        info = _postmaster_info(self.pgdata) or {}
-        server = ProcessRef.of(int(info.get("pid", 0)))
-        if server is None:
-            raise EmbeddedServerError(
-                f"PostgreSQL exited right after start\n{_tail(self.log_file)}"
-            )
-        admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        _ensure_database(admin_url, DATABASE)
-        version = postgres_version()
+        version = postgres_version()  # cached by initdb's version check
         log.info(
             "PostgreSQL %s started on 127.0.0.1:%d in %.1fs%s (data: %s)",
             version,
@@ -170,6 +144,23 @@ class LocalPostgres:
             log=str(self.log_file),
             bin_dir=str(POSTGRES_BIN_PATH),
         )
+
+    def _start_server(self, user: pwd.struct_passwd | None, port: int) -> ProcessRef:
+        options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories=''"
+        _run(
+            ["pg_ctl", "start", "-D", str(self.pgdata), "-l", str(self.log_file), "-w",
+             "-t", str(START_TIMEOUT), "-s", "-o", options],
+            user=user,
+            cwd=self.root,
+            timeout=START_TIMEOUT + 10,
+        )  # fmt: skip
+        info = _postmaster_info(self.pgdata) or {}
+        server = ProcessRef.of(int(info.get("pid", 0)))
+        if server is None:
+            raise EmbeddedServerError(
+                f"PostgreSQL exited right after start\n{_tail(self.log_file)}"
+            )
+        return server
 
     def stop(self, record: ServerRecord) -> None:
         """Fast shutdown (open transactions roll back, data is flushed)."""
@@ -197,19 +188,23 @@ class LocalPostgres:
     # -- preparation -----------------------------------------------------
 
     def _prepare_directories(self, user: pwd.struct_passwd | None) -> None:
-        self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
         if user is not None:
             _make_traversable(self.root.parent)
             _make_installation_readable()
             for path in (self.root, self.pgdata):
-                if path.stat().st_uid != user.pw_uid:
-                    _chown_tree(path, user)
+                if path.exists() and path.stat().st_uid != user.pw_uid:
+                    _chown_tree(path, user)  # e.g. a data dir first used without root
         self.root.chmod(0o700)
-        self.pgdata.chmod(0o700)
 
     def _initdb_if_needed(self, user: pwd.struct_passwd | None) -> bool:
-        version_file = self.pgdata / "PG_VERSION"
+        """Create the cluster unless it exists.
+
+        initdb writes into a staging folder that is renamed into place only
+        when complete, so an interrupted initdb never looks like a cluster.
+        """
         major = postgres_version().split(".")[0]
+        version_file = self.pgdata / "PG_VERSION"
         if version_file.exists():
             found = version_file.read_text().strip()
             if found != major:
@@ -218,31 +213,28 @@ class LocalPostgres:
                     f"is PostgreSQL {major}; dump it with the old version or move it away"
                 )
             return False
-        if any(self.pgdata.iterdir()):
-            log.warning("%s has no PG_VERSION (interrupted initdb?); re-initialising", self.pgdata)
-            for child in self.pgdata.iterdir():
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-        _run(
-            [
-                "initdb",
-                "-D",
-                str(self.pgdata),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C",
-                "--locale-provider=builtin",
-                "--builtin-locale=C.UTF-8",
-                "--no-instructions",
-            ],
-            user=user,
-            cwd=self.root,
-            timeout=120,
-        )
+        staging = self.root / "data.initdb"
+        shutil.rmtree(staging, ignore_errors=True)  # from an interrupted earlier initdb
+        staging.mkdir(mode=0o700)
+        if user is not None:
+            os.chown(staging, user.pw_uid, user.pw_gid)
+        try:
+            _run(
+                ["initdb", "-D", str(staging), "-U", "postgres", "--auth=trust",
+                 "--encoding=UTF8", "--locale=C", "--locale-provider=builtin",
+                 "--builtin-locale=C.UTF-8", "--no-instructions"],
+                user=user,
+                cwd=self.root,
+                timeout=120,
+            )  # fmt: skip
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if self.pgdata.exists():
+            if any(self.pgdata.iterdir()):
+                log.warning("replacing %s: it held no complete cluster", self.pgdata)
+            shutil.rmtree(self.pgdata)
+        staging.rename(self.pgdata)
         return True
 
     def _last_port(self) -> int | None:
@@ -294,8 +286,11 @@ class CommandFailed(subprocess.CalledProcessError):
 def _run(args: list[str], *, user: pwd.struct_passwd | None, cwd: Path, timeout: float) -> None:
     """Run a bundled PostgreSQL program, as `user` if given.
 
-    Output goes to temp files, not pipes: the postmaster inherits pg_ctl's
-    descriptors and a pipe would keep us waiting for it.
+    It runs in its own session, so a terminal's Ctrl-C reaches jaga only, and
+    on any exception (timeout, Ctrl-C) its whole process group is killed:
+    initdb's helper `postgres` processes included. Output goes to a temp file,
+    not a pipe: the postmaster inherits pg_ctl's descriptors and a pipe would
+    keep us waiting for it.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["LC_ALL"] = "C"
@@ -303,22 +298,27 @@ def _run(args: list[str], *, user: pwd.struct_passwd | None, cwd: Path, timeout:
     if user is not None:
         identity = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
     with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(
+            [str(POSTGRES_BIN_PATH / args[0]), *args[1:]],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+            **identity,
+        )
         try:
-            subprocess.run(
-                [str(POSTGRES_BIN_PATH / args[0]), *args[1:]],
-                check=True,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=cwd,
-                env=env,
-                timeout=timeout,
-                **identity,
-            )
-        except subprocess.CalledProcessError as exc:
+            returncode = proc.wait(timeout)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        if returncode != 0:
             out.seek(0)
             message = out.read().decode(errors="replace").strip()
-            raise CommandFailed(exc.returncode, args[0], message) from None
+            raise CommandFailed(returncode, args[0], message)
 
 
 def _ensure_database(admin_url: str, name: str) -> None:

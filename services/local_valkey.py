@@ -82,6 +82,7 @@ class LocalValkey:
     def start(self, owner: ProcessRef) -> ServerRecord:
         """Write the config and start valkey-server; return once it answers PING."""
         began = time.monotonic()
+        version = valkey_version()
         self.root.mkdir(parents=True, exist_ok=True)
         port = choose_port(self._last_port())
         self.config.write_text(_CONFIG.format(port=port, dir=self.root, log=self.log_file))
@@ -96,11 +97,14 @@ class LocalValkey:
             )
         try:
             self._wait_ready(url)
-        except BaseException:
-            self._child.kill()  # never leave a half-started server behind
+            server = ProcessRef.of(self._child.pid)
+            if server is None:
+                raise EmbeddedServerError(f"Valkey exited right after start; see {self.log_file}")
+        except BaseException:  # Ctrl-C included: never leave a half-started server
+            self._child.kill()
             self._child.wait()
+            self._child = None
             raise
-        version = valkey_version()
         log.info(
             "Valkey %s started on 127.0.0.1:%d in %.1fs (data: %s)",
             version,
@@ -108,9 +112,6 @@ class LocalValkey:
             time.monotonic() - began,
             self.root,
         )
-        server = ProcessRef.of(self._child.pid)
-        if server is None:
-            raise EmbeddedServerError(f"Valkey exited right after start; see {self.log_file}")
         return ServerRecord(
             url=url,
             version=version,
