@@ -91,7 +91,7 @@ class LocalPostgres:
         if postmaster.exists() and not self._is_our_postmaster(_pid_in(postmaster)):
             log.info("removing stale %s", postmaster)
             postmaster.unlink(missing_ok=True)
-        strays = [proc for proc in find_processes(str(self.pgdata)) if proc.name() == "postgres"]
+        strays = find_processes(str(self.pgdata), name="postgres")
         if strays:
             log.warning("terminating stray PostgreSQL processes %s", [p.pid for p in strays])
             terminate(strays, sig=signal.SIGINT)  # PostgreSQL's fast shutdown

@@ -71,14 +71,16 @@ def cmdline_tokens(proc: psutil.Process) -> list[str]:
         return []
 
 
-def find_processes(token: str) -> list[psutil.Process]:
-    """Live processes (other than this one) whose command line has the word `token`."""
+def find_processes(token: str, name: str | None = None) -> list[psutil.Process]:
+    """Other live processes with the word `token` in their command line (and named `name`)."""
     me = os.getpid()
-    return [
-        proc
-        for proc in psutil.process_iter()
-        if proc.pid != me and token in cmdline_tokens(proc) and is_alive(proc)
-    ]
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        if proc.pid == me or (name is not None and proc.info["name"] != name):
+            continue
+        if token in cmdline_tokens(proc) and is_alive(proc):
+            found.append(proc)
+    return found
 
 
 def wait_gone(procs: Iterable[psutil.Process], timeout: float) -> list[psutil.Process]:
