@@ -25,17 +25,21 @@ class CheckResult(msgspec.Struct, frozen=True, omit_defaults=True):
     """Outcome of one readiness check."""
 
     status: str
-    """"ok" or "fail"."""
+    """Either ok or fail."""
     latency_ms: float
     error: str | None = None
 
 
 class Readiness(msgspec.Struct, frozen=True):
+    """Body of a 200 from /ready: every check passed."""
+
     status: str
     checks: dict[str, CheckResult]
 
 
 class Liveness(msgspec.Struct, frozen=True):
+    """Body of /health."""
+
     status: str
 
 
@@ -55,6 +59,8 @@ def _ms_since(began: float) -> float:
 
 
 class HealthController(Controller):
+    """Operational endpoints, outside any business area."""
+
     tags = ["operations"]  # noqa: RUF012 - Litestar reads it as a class attribute
 
     @get("/health", summary="Liveness: the process serves HTTP")
