@@ -212,7 +212,7 @@ def report(bench: str, figures: Sequence[Figure], machine: dict[str, Any]) -> No
     console.print(table)
     for fig in figures:
         if fig.note:
-            console.print(f"  {fig.name}: {fig.note}", highlight=False)
+            console.print(f"  {fig.name}: {fig.note}", highlight=False, soft_wrap=True)
     missed = [fig.name for fig in figures if not fig.met]
     console.print(
         "[green]all targets met[/]" if not missed else f"[bold red]missed:[/] {', '.join(missed)}"
