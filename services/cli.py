@@ -12,7 +12,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.logging import RichHandler
 from services.config import Settings, SettingsError
 from services.embedded import EmbeddedServerError, ResolvedServices, embedded_services
 from services.shutdown import ShutdownSignals
+
+if TYPE_CHECKING:
+    from events.store import Context, EventStore
 
 app = typer.Typer(
     name="jaga",
@@ -33,6 +36,11 @@ bench_app = typer.Typer(
     help="Measure Jaga's building blocks on this machine.", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
+personal_app = typer.Typer(
+    help="Personal data (UU 27/2022): erasure by key destruction, master-key rotation.",
+    no_args_is_help=True,
+)
+app.add_typer(personal_app, name="personal-data")
 
 console = Console(stderr=True, soft_wrap=True)  # never wrap URLs in CI logs
 log = logging.getLogger("jaga")
@@ -84,6 +92,62 @@ def bench_store(
             main(services.database_url, seconds=seconds)
 
 
+@personal_app.command("erase")
+def personal_data_erase(
+    subject: Annotated[str, typer.Argument(help="The data subject's id (e.g. a participant id).")],
+    reason: Annotated[str, typer.Option(help="Why, for the audit trail (recorded as an event).")],
+    actor: Annotated[str, typer.Option(help="The administrator ordering the erasure.")],
+) -> None:
+    """Destroy a data subject's key: their personal values read as "dihapus" from then on."""
+    from events.personal import PersonalDataError
+    from services.personal_data import erase_subject
+
+    settings = _settings()
+    with _services(settings) as services:
+        _migrate(services.database_url)
+
+        async def run() -> None:
+            store = await _event_store(settings, services)
+            try:
+                result = await erase_subject(store, subject, reason, _admin_context(actor))
+            finally:
+                await store.close()
+            console.print(
+                f"Erased the personal data of {subject} "
+                f"(event at position {result.last_position} in {result.stream_id})."
+            )
+
+        try:
+            asyncio.run(run())
+        except PersonalDataError as exc:
+            console.print(f"[red]Not erased:[/] {exc}")
+            raise typer.Exit(1) from None
+
+
+@personal_app.command("rotate-master-key")
+def personal_data_rotate() -> None:
+    """Re-wrap every subject key under the first key of JAGA_MASTER_KEYS (events untouched)."""
+    from events.keyring import Keyring
+    from events.store import init_connection
+    from services.secrets import resolve_secrets
+
+    settings = _settings()
+    with _services(settings) as services:
+        _migrate(services.database_url)
+
+        async def run() -> int:
+            import asyncpg
+
+            pool = await asyncpg.create_pool(services.database_url, init=init_connection)
+            try:
+                return await Keyring(pool, resolve_secrets(settings).master()).rotate()
+            finally:
+                await pool.close()
+
+        count = asyncio.run(run())
+        console.print(f"Re-wrapped {count} subject key(s) under the active master key.")
+
+
 # -- shared plumbing ---------------------------------------------------------------------------
 
 
@@ -133,6 +197,22 @@ def _print_services(services: ResolvedServices) -> None:
     ):
         how = "embedded, stopped on exit" if name in services.started else "not ours to stop"
         console.print(f"[bold]{label:<10}[/] {url} [dim]({how})[/]", highlight=False)
+
+
+async def _event_store(settings: Settings, services: ResolvedServices) -> EventStore:
+    """The event store with every event type and the keyring for personal data."""
+    from events.catalog import registry
+    from events.store import EventStore
+    from services.secrets import resolve_secrets
+
+    master = resolve_secrets(settings).master()
+    return await EventStore.connect(services.database_url, registry, master, min_size=1, max_size=4)
+
+
+def _admin_context(actor: str) -> Context:
+    from events.store import Context
+
+    return Context(actor=f"admin:{actor}")
 
 
 def _migrate(database_url: str) -> None:

@@ -45,6 +45,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     """Python logging level name for Jaga's own loggers."""
 
+    master_keys: str | None = None
+    """`id=base64key,...` (first active) wrapping personal-data keys. Unset: a development
+    key kept in data_dir/secrets.json. Never stored in the database."""
+
+    lookup_key: str | None = None
+    """Base64 key of the NIK lookup hash (HMAC). Unset: kept in data_dir/secrets.json."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `environ` (default: `os.environ`).
@@ -77,4 +84,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             host=get("JAGA_HOST") or "127.0.0.1",
             port=port,
             log_level=log_level,
+            master_keys=get("JAGA_MASTER_KEYS"),
+            lookup_key=get("JAGA_LOOKUP_KEY"),
         )

@@ -1,0 +1,80 @@
+"""`jaga personal-data erase` and `rotate-master-key`, run as an operator would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from uuid import uuid4
+
+from events.catalog import registry
+from events.keyring import Keyring
+from events.personal import ERASED, MasterKeys
+from events.store import NO_STREAM, Context, EventStore
+from events.types import EventRegistry
+from tests.events.model import Enrolled
+
+JAGA = str(Path(sys.executable).with_name("jaga"))
+
+
+def jaga(
+    args: list[str], database_url: str, data_dir: Path, master: str
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "redis://127.0.0.1:1/0",  # never contacted by these commands' work
+        "JAGA_DATA_DIR": str(data_dir),
+        "JAGA_MASTER_KEYS": master,
+        "JAGA_LOOKUP_KEY": "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5",
+    }
+    return subprocess.run([JAGA, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+async def test_erase_then_rotate_from_the_command_line(
+    migrated_database_url: str, tmp_path: Path
+) -> None:
+    k1 = MasterKeys.generate("k1")
+    store = await EventStore.connect(
+        migrated_database_url, EventRegistry((*registry.types, Enrolled)), MasterKeys.parse(k1)
+    )
+    try:
+        pid = str(uuid4())
+        await store.append(
+            f"participant-{pid}",
+            [
+                Enrolled(
+                    participant_id=pid, nik="1708035508900001", name="Ani", phone=None, desa="d"
+                )
+            ],
+            NO_STREAM,
+            context=Context(actor="registrar:test"),
+        )
+
+        erased = jaga(
+            ["personal-data", "erase", pid, "--reason", "retention over", "--actor", "ani"],
+            migrated_database_url, tmp_path, k1,
+        )  # fmt: skip
+        assert erased.returncode == 0, erased.stderr
+        assert "Erased the personal data" in erased.stderr
+        (event,) = await store.read_stream(f"participant-{pid}")
+        assert event.data.name == ERASED  # type: ignore[attr-defined]
+        (record,) = await store.read_stream(f"personal_data-{pid}")
+        assert record.actor == "admin:ani"
+
+        again = jaga(
+            ["personal-data", "erase", pid, "--reason", "twice", "--actor", "ani"],
+            migrated_database_url, tmp_path, k1,
+        )  # fmt: skip
+        assert again.returncode == 1 and "already erased" in again.stderr
+
+        k2 = MasterKeys.generate("k2")
+        rotated = jaga(
+            ["personal-data", "rotate-master-key"], migrated_database_url, tmp_path, f"{k2},{k1}"
+        )
+        assert rotated.returncode == 0, rotated.stderr
+        assert "Re-wrapped" in rotated.stderr
+        assert await Keyring(store.pool, MasterKeys.parse(k2)).rotate() == 0
+    finally:
+        await store.close()
