@@ -6,6 +6,7 @@ trip, all events or none. Reads are plain SELECTs. See README "Event store" for 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ from events.errors import (
 from events.keyring import Keyring
 from events.types import Event, EventRegistry, RecordedEvent
 
+CHANNEL: Final = "jaga_events"
+"""NOTIFY channel on which appends wake the followers of the log."""
 ANY: Final = -1
 """Expected version: append whatever the stream's version."""
 NO_STREAM: Final = 0
@@ -87,9 +90,19 @@ _COLUMNS = """position, stream_id, stream_version, event_id, event_type, schema_
 # see appear lies above everything it has read (see 0004_append.sql).
 _SAFE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
 
+_READ_ALL = f"""SELECT {_COLUMNS} FROM events WHERE position > $1 AND {_SAFE}
+    ORDER BY position LIMIT $2"""
+_READ_TYPES = f"""SELECT {_COLUMNS} FROM events
+    WHERE position > $1 AND {_SAFE} AND event_type = ANY($3::text[])
+    ORDER BY position LIMIT $2"""
+_HORIZON = f"SELECT max(position) FROM events WHERE position > $1 AND {_SAFE}"
+
 _SQLSTATE_CONFLICT = "JG001"
 _SQLSTATE_KEY_REUSED = "JG002"
 _SQLSTATE_NOT_FIRST = "JG003"
+
+
+_ANY_RETRIES = 3
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -97,6 +110,46 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "json", schema="pg_catalog", encoder=bytes, decoder=bytes, format="binary"
     )
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool reset: Jaga leaves no session state behind (asyncpg already rolls back open
+    transactions and drops listeners), so skip the extra reset round trip per release."""
+
+
+async def create_pool(dsn: str, **pool_args: Any) -> asyncpg.Pool:
+    """An asyncpg pool set up for the event store (JSON codec, cheap release)."""
+    return await asyncpg.create_pool(dsn, init=init_connection, reset=_keep_session, **pool_args)
+
+
+class _Wake:
+    """Coalesced NOTIFY after commit: at most one in flight, one more if appends came meanwhile.
+
+    NOTIFY inside the append would take a server-wide lock through every commit; sent after
+    commit it costs one small statement per burst of appends instead.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._pending = False
+        self._task: asyncio.Task[None] | None = None
+
+    def soon(self) -> None:
+        self._pending = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        while self._pending:
+            self._pending = False
+            try:
+                await self._pool.execute("SELECT pg_notify($1, '')", CHANNEL)
+            except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                return  # followers still poll: a lost wake-up delays, never loses
+
+    async def flush(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 class EventStore:
@@ -113,6 +166,7 @@ class EventStore:
         self._pool = pool
         self.registry = registry
         self.keyring = keyring
+        self._wake = _Wake(pool)
 
     @classmethod
     async def connect(
@@ -122,7 +176,7 @@ class EventStore:
         master_keys: personal.MasterKeys | None = None,
         **pool_args: Any,
     ) -> EventStore:
-        pool = await asyncpg.create_pool(dsn, init=init_connection, **pool_args)
+        pool = await create_pool(dsn, **pool_args)
         return cls(pool, registry, Keyring(pool, master_keys) if master_keys else None)
 
     @property
@@ -130,6 +184,7 @@ class EventStore:
         return self._pool
 
     async def close(self) -> None:
+        await self._wake.flush()
         await self._pool.close()
 
     # -- writing ---------------------------------------------------------------------------
@@ -183,12 +238,15 @@ class EventStore:
         types, versions, payloads = await self._encode(all_events)
         if len(set(streams)) != len(streams):
             raise ValueError("each stream may appear once per append")
-        request_hash = _request_hash(streams, expected, types, versions, payloads)
+        request_hash = (
+            _request_hash(streams, expected, types, versions, payloads)
+            if idempotency_key is not None
+            else None
+        )
         args = (
             streams,
             expected,
             counts,
-            [uuid4() for _ in payloads],
             types,
             versions,
             payloads,
@@ -199,15 +257,33 @@ class EventStore:
             idempotency_key,
             request_hash,
         )
-        sql = "SELECT * FROM jaga_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        try:
-            if connection is not None:
-                rows = await connection.fetch(sql, *args)
-            else:
-                rows = await self._pool.fetch(sql, *args)
-        except asyncpg.PostgresError as exc:
-            raise _translate(exc) from exc
+        sql = "SELECT * FROM jaga_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        for attempt in range(_ANY_RETRIES + 1):
+            try:
+                if connection is not None:
+                    rows = await connection.fetch(sql, *args)
+                else:
+                    rows = await self._pool.fetch(sql, *args)
+                break
+            except asyncpg.PostgresError as exc:
+                error = _translate(exc)
+                # ANY never conflicts, except with a concurrent creation of the same stream.
+                retry = (
+                    isinstance(error, WrongExpectedVersion)
+                    and error.expected == ANY
+                    and connection is None
+                    and attempt < _ANY_RETRIES
+                )
+                if not retry:
+                    raise error from exc
+        if connection is None:
+            self._wake.soon()
         return [AppendResult(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def wake_readers(self) -> None:
+        """Tell followers of the log to look again; call after committing an append made on
+        your own connection (appends through the pool do it themselves)."""
+        self._wake.soon()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -253,25 +329,18 @@ class EventStore:
         reader that follows checkpoints never skips an event committed late and never sees one
         twice. With `types`, the checkpoint still moves past the events it filtered out.
         """
-        async with self._pool.acquire() as conn, _snapshot(conn):
-            rows = await conn.fetch(
-                f"""SELECT {_COLUMNS} FROM events
-                    WHERE position > $1 AND {_SAFE}
-                      AND ($3::text[] IS NULL OR event_type = ANY($3))
-                    ORDER BY position LIMIT $2""",
-                after,
-                batch_size,
-                list(types) if types is not None else None,
-            )
+        if types is None:
+            rows = await self._pool.fetch(_READ_ALL, after, batch_size)
             events = await self._records(rows)
-            if types is None or len(rows) == batch_size:
-                checkpoint = events[-1].position if events else after
-            else:  # the filter found less than a batch: everything safe was scanned
-                head = await conn.fetchval(
-                    f"SELECT max(position) FROM events WHERE position > $1 AND {_SAFE}", after
-                )
-                checkpoint = head or after
-        return Page(events, checkpoint)
+            return Page(events, events[-1].position if events else after)
+        async with self._pool.acquire() as conn, _snapshot(conn):
+            rows = await conn.fetch(_READ_TYPES, after, batch_size, list(types))
+            if len(rows) == batch_size:
+                checkpoint = rows[-1][0]
+            else:  # less than a batch matched: everything safe up to the horizon was scanned
+                horizon = await conn.fetchval(_HORIZON, after)
+                checkpoint = horizon or after
+        return Page(await self._records(rows), checkpoint)
 
     async def head(self) -> int:
         """The highest position a reader can safely have read up to (0 for an empty log)."""

@@ -12,9 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from events.store import EventStore, Page
-
-CHANNEL = "jaga_events"
+from events.store import CHANNEL, EventStore, Page
 
 
 async def follow(

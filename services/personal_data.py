@@ -31,4 +31,5 @@ async def erase_subject(
         )
         if not await store.keyring.destroy(conn, subject_id):
             raise PersonalDataError(f"the personal data of {subject_id} is already erased")
+    store.wake_readers()
     return result

@@ -61,6 +61,19 @@ async def migrated_database_url(database_url: str) -> str:
     return database_url
 
 
+@pytest.fixture
+async def scratch_database_url(database_url: str) -> AsyncIterator[str]:
+    """An empty database of the test's own, for tests that change the whole database."""
+    name = f"jaga_scratch_{uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_path(database_url, f"/{name}")
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 @pytest.fixture(scope="session")
 def redis_url(services: ResolvedServices) -> str:
     """Redis URL pointing at the test DB number; keep keys under `redis_namespace`."""

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 from events.catalog import registry
 from events.keyring import Keyring
+from events.migrations import migrate
 from events.personal import ERASED, MasterKeys
 from events.store import NO_STREAM, Context, EventStore
 from events.types import EventRegistry
@@ -33,8 +34,11 @@ def jaga(
 
 
 async def test_erase_then_rotate_from_the_command_line(
-    migrated_database_url: str, tmp_path: Path
+    scratch_database_url: str, tmp_path: Path
 ) -> None:
+    """Rotation re-wraps every key in the database, so it runs in a database of its own."""
+    migrated_database_url = scratch_database_url
+    await migrate(migrated_database_url)
     k1 = MasterKeys.generate("k1")
     store = await EventStore.connect(
         migrated_database_url, EventRegistry((*registry.types, Enrolled)), MasterKeys.parse(k1)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
-from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -13,27 +10,16 @@ import pytest
 from events.migrations import Migration, MigrationChanged, migrate
 
 
-@pytest.fixture
-async def empty_database(migrated_database_url: str) -> AsyncIterator[str]:
-    parts = urlsplit(migrated_database_url)
-    name = f"jaga_empty_{uuid4().hex[:10]}"
-    admin = await asyncpg.connect(migrated_database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-async def test_migrate_from_empty_then_again(empty_database: str) -> None:
-    first, second = await asyncio.gather(migrate(empty_database), migrate(empty_database))
+async def test_migrate_from_empty_then_again(scratch_database_url: str) -> None:
+    first, second = await asyncio.gather(
+        migrate(scratch_database_url), migrate(scratch_database_url)
+    )
     applied = first or second
 
     assert {tuple(first), tuple(second)} == {tuple(applied), ()}
     assert applied[0] == "events/0001_event_log"
-    assert await migrate(empty_database) == []
-    conn = await asyncpg.connect(empty_database)
+    assert await migrate(scratch_database_url) == []
+    conn = await asyncpg.connect(scratch_database_url)
     try:
         tables = {
             r[0]
@@ -46,22 +32,22 @@ async def test_migrate_from_empty_then_again(empty_database: str) -> None:
     assert {"jaga_append", "jaga_verify", "jaga_event_hash"} <= functions
 
 
-async def test_an_edited_migration_is_refused(empty_database: str) -> None:
+async def test_an_edited_migration_is_refused(scratch_database_url: str) -> None:
     extra = Migration("test", "0001_scratch", "CREATE TABLE scratch (x int);")
-    await migrate(empty_database, [extra])
+    await migrate(scratch_database_url, [extra])
     edited = Migration("test", "0001_scratch", "CREATE TABLE scratch (x bigint);")
 
     with pytest.raises(MigrationChanged, match="test/0001_scratch"):
-        await migrate(empty_database, [edited])
+        await migrate(scratch_database_url, [edited])
 
 
-async def test_a_failing_migration_leaves_nothing(empty_database: str) -> None:
+async def test_a_failing_migration_leaves_nothing(scratch_database_url: str) -> None:
     broken = Migration("test", "0001_broken", "CREATE TABLE half (x int); SELECT 1/0;")
 
     with pytest.raises(asyncpg.DivisionByZeroError):
-        await migrate(empty_database, [broken])
+        await migrate(scratch_database_url, [broken])
 
-    conn = await asyncpg.connect(empty_database)
+    conn = await asyncpg.connect(scratch_database_url)
     try:
         assert await conn.fetchval("SELECT to_regclass('half')") is None
         assert not await conn.fetchval(
