@@ -28,10 +28,6 @@ class IdempotencyKeyReused(EventStoreError):
         super().__init__(f"idempotency key {key!r} was already used for a different request")
 
 
-class NotFirstWrite(EventStoreError):
-    """An append came after other writes in its transaction, which would break gap-safe reads."""
-
-
 class UnknownEventType(EventStoreError):
     """A stored event whose type this version of Jaga does not know."""
 

@@ -1,7 +1,7 @@
 """The Postgres event store: append with optimistic concurrency, read streams and the log.
 
-All writes go through the SQL function `jaga_append` (events/sql/0004_append.sql): one round
-trip, all events or none. Reads are plain SELECTs. See README "Event store" for the guarantees.
+An append is one statement (events/queries/append.sql): one round trip, all events or none.
+Reads are plain SELECTs. See README "Event store" for the guarantees.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any, Final
 from uuid import UUID, uuid4
 
@@ -18,12 +19,7 @@ import msgspec
 from cryptography.exceptions import InvalidTag
 
 from events import personal
-from events.errors import (
-    EventDecodeError,
-    IdempotencyKeyReused,
-    NotFirstWrite,
-    WrongExpectedVersion,
-)
+from events.errors import EventDecodeError, IdempotencyKeyReused, WrongExpectedVersion
 from events.keyring import Keyring
 from events.types import Event, EventRegistry, RecordedEvent
 
@@ -86,10 +82,17 @@ _COLUMNS = """position, stream_id, stream_version, event_id, event_type, schema_
     payload, occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key,
     hash, prev_hash"""
 
-# Below this transaction id every transaction has ended, so every event a reader can still
-# see appear lies above everything it has read (see 0004_append.sql).
-_SAFE = "transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
 
+# A position is (writing transaction id << 20) + index. Below the oldest running transaction
+# every transaction has ended, so every event that can still appear lies above everything a
+# reader has read: reading only below it never skips an event that commits late.
+_SAFE = "position < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)"
+
+_READ_STREAM = f"""SELECT {_COLUMNS} FROM events
+    WHERE stream_id = $1 AND stream_version >= $2
+      AND ($3::bigint IS NULL OR stream_version <= $3)
+      AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+    ORDER BY stream_version"""
 _READ_ALL = f"""SELECT {_COLUMNS} FROM events WHERE position > $1 AND {_SAFE}
     ORDER BY position LIMIT $2"""
 _READ_TYPES = f"""SELECT {_COLUMNS} FROM events
@@ -97,12 +100,15 @@ _READ_TYPES = f"""SELECT {_COLUMNS} FROM events
     ORDER BY position LIMIT $2"""
 _HORIZON = f"SELECT max(position) FROM events WHERE position > $1 AND {_SAFE}"
 
-_SQLSTATE_CONFLICT = "JG001"
-_SQLSTATE_KEY_REUSED = "JG002"
-_SQLSTATE_NOT_FIRST = "JG003"
+_QUERIES = resources.files("events") / "queries"
+_APPEND_ONE = (_QUERIES / "append_one.sql").read_text(encoding="utf-8")
+_APPEND_MANY = (_QUERIES / "append_many.sql").read_text(encoding="utf-8")
 
 
 _ANY_RETRIES = 3
+_Db = asyncpg.Pool | asyncpg.Connection
+_Encoded = tuple[list[str], list[int], list[bytes]]
+MAX_EVENTS_PER_TRANSACTION = 1 << 20
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -123,11 +129,13 @@ async def create_pool(dsn: str, **pool_args: Any) -> asyncpg.Pool:
 
 
 class _Wake:
-    """Coalesced NOTIFY after commit: at most one in flight, one more if appends came meanwhile.
+    """NOTIFY after commit, coalesced: the first append of a quiet spell wakes followers at
+    once; under load, one NOTIFY per interval covers every append made meanwhile.
 
-    NOTIFY inside the append would take a server-wide lock through every commit; sent after
-    commit it costs one small statement per burst of appends instead.
+    NOTIFY inside the append would take a server-wide lock through every commit.
     """
+
+    INTERVAL = 0.005
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -146,6 +154,7 @@ class _Wake:
                 await self._pool.execute("SELECT pg_notify($1, '')", CHANNEL)
             except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
                 return  # followers still poll: a lost wake-up delays, never loses
+            await asyncio.sleep(self.INTERVAL)
 
     async def flush(self) -> None:
         if self._task is not None:
@@ -220,33 +229,87 @@ class EventStore:
 
         Raises WrongExpectedVersion (nothing appended) when a stream is not at the expected
         version. The same idempotency key with the same request returns the first result and
-        writes nothing; with a different request it raises IdempotencyKeyReused. Within a
-        caller's transaction (`connection`), the append must come before any other write.
+        writes nothing; with a different request it raises IdempotencyKeyReused. With
+        `connection`, the append joins the caller's transaction (then call `wake_readers`
+        after committing).
         """
-        streams: list[str] = []
-        expected: list[int] = []
-        counts: list[int] = []
+        streams = [item.stream_id for item in appends]
+        if len(set(streams)) != len(streams):
+            raise ValueError("each stream may appear once per append")
         for item in appends:
             if not item.events:
                 raise ValueError(f"no events to append to stream {item.stream_id}")
             if item.expected < ANY:
                 raise ValueError(f"bad expected version {item.expected}: not ≥ 0 nor ANY")
-            streams.append(item.stream_id)
-            expected.append(item.expected)
-            counts.append(len(item.events))
-        all_events = [event for item in appends for event in item.events]
-        types, versions, payloads = await self._encode(all_events)
-        if len(set(streams)) != len(streams):
-            raise ValueError("each stream may appear once per append")
+        if sum(len(item.events) for item in appends) > MAX_EVENTS_PER_TRANSACTION:
+            raise ValueError(f"at most {MAX_EVENTS_PER_TRANSACTION} events per transaction")
+        encoded = await self._encode([event for item in appends for event in item.events])
+        db = connection or self._pool
+        for attempt in range(_ANY_RETRIES + 1):
+            try:
+                if len(encoded[0]) == 1 and idempotency_key is None:
+                    results = await self._append_one(db, appends[0], encoded, context)
+                else:
+                    results = await self._append_many(
+                        db, appends, encoded, context, idempotency_key
+                    )
+                break
+            except asyncpg.UniqueViolationError as exc:
+                conflict = await self._collision(exc, appends)
+                # ANY only collides with a concurrent append to the same stream: try again.
+                retry = (
+                    isinstance(conflict, WrongExpectedVersion)
+                    and conflict.expected == ANY
+                    and connection is None
+                )
+                if not retry or attempt == _ANY_RETRIES:
+                    raise conflict from exc
+        if connection is None:
+            self._wake.soon()
+        return results
+
+    async def _append_one(
+        self, db: _Db, item: StreamAppend, encoded: _Encoded, context: Context
+    ) -> list[AppendResult]:
+        (event_type,), (schema_version,), (payload,) = encoded
+        row = await db.fetchrow(
+            _APPEND_ONE,
+            item.stream_id,
+            item.expected,
+            event_type,
+            schema_version,
+            payload,
+            context.occurred_at or datetime.now(UTC),
+            context.actor,
+            context.correlation_id,
+            context.causation_id,
+        )
+        if row is None:
+            actual = await self._version(item.stream_id)
+            raise WrongExpectedVersion(item.stream_id, item.expected, actual)
+        return [AppendResult(item.stream_id, row[1], row[0], row[0])]
+
+    async def _append_many(
+        self,
+        db: _Db,
+        appends: Sequence[StreamAppend],
+        encoded: _Encoded,
+        context: Context,
+        idempotency_key: str | None,
+    ) -> list[AppendResult]:
+        types, versions, payloads = encoded
+        streams = [item.stream_id for item in appends]
+        expected = [item.expected for item in appends]
         request_hash = (
             _request_hash(streams, expected, types, versions, payloads)
             if idempotency_key is not None
             else None
         )
-        args = (
+        rows = await db.fetch(
+            _APPEND_MANY,
             streams,
             expected,
-            counts,
+            [n for n, item in enumerate(appends, 1) for _ in item.events],
             types,
             versions,
             payloads,
@@ -257,28 +320,45 @@ class EventStore:
             idempotency_key,
             request_hash,
         )
-        sql = "SELECT * FROM jaga_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        for attempt in range(_ANY_RETRIES + 1):
-            try:
-                if connection is not None:
-                    rows = await connection.fetch(sql, *args)
-                else:
-                    rows = await self._pool.fetch(sql, *args)
-                break
-            except asyncpg.PostgresError as exc:
-                error = _translate(exc)
-                # ANY never conflicts, except with a concurrent creation of the same stream.
-                retry = (
-                    isinstance(error, WrongExpectedVersion)
-                    and error.expected == ANY
-                    and connection is None
-                    and attempt < _ANY_RETRIES
-                )
-                if not retry:
-                    raise error from exc
-        if connection is None:
-            self._wake.soon()
-        return [AppendResult(r[0], r[1], r[2], r[3]) for r in rows]
+        if rows[0]["appended"] == len(payloads):
+            return [AppendResult(r[0], r[3], r[4], r[5]) for r in rows]
+        if idempotency_key is not None:  # a repeated request: its first result, whatever since
+            replayed = await self._replay(db, idempotency_key, request_hash)
+            if replayed is not None:
+                return replayed
+        for r in rows:
+            if r["expected"] not in (ANY, r["actual"]):
+                raise WrongExpectedVersion(r["stream_id"], r["expected"], r["actual"])
+        raise ValueError(f"at most {MAX_EVENTS_PER_TRANSACTION} events per transaction")
+
+    async def _replay(
+        self, db: _Db, key: str, request_hash: bytes | None
+    ) -> list[AppendResult] | None:
+        row = await db.fetchrow(
+            "SELECT request_hash, result FROM idempotency_keys WHERE key = $1", key
+        )
+        if row is None:
+            return None
+        if row["request_hash"] != request_hash:
+            raise IdempotencyKeyReused(key)
+        return msgspec.json.decode(row["result"], type=list[AppendResult])
+
+    async def _collision(
+        self, exc: asyncpg.UniqueViolationError, appends: Sequence[StreamAppend]
+    ) -> Exception:
+        """Two appends expected the same version: the later one gets a version conflict."""
+        if exc.constraint_name != "events_stream_version_unique":
+            return exc
+        detail = exc.detail or ""
+        item = next((a for a in appends if f"=({a.stream_id}, " in detail), appends[0])
+        actual = await self._version(item.stream_id)
+        return WrongExpectedVersion(item.stream_id, item.expected, actual)
+
+    async def _version(self, stream_id: str) -> int:
+        version = await self._pool.fetchval(
+            "SELECT max(stream_version) FROM events WHERE stream_id = $1", stream_id
+        )
+        return version or 0
 
     def wake_readers(self) -> None:
         """Tell followers of the log to look again; call after committing an append made on
@@ -296,25 +376,12 @@ class EventStore:
         as_known_at: datetime | None = None,
     ) -> list[RecordedEvent]:
         """A stream's events in version order; `as_known_at` keeps only those recorded by then."""
-        rows = await self._pool.fetch(
-            f"""SELECT {_COLUMNS} FROM events
-                WHERE stream_id = $1 AND stream_version >= $2
-                  AND ($3::bigint IS NULL OR stream_version <= $3)
-                  AND ($4::timestamptz IS NULL OR recorded_at <= $4)
-                ORDER BY stream_version""",
-            stream_id,
-            from_version,
-            up_to,
-            as_known_at,
-        )
+        rows = await self._pool.fetch(_READ_STREAM, stream_id, from_version, up_to, as_known_at)
         return await self._records(rows)
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version; 0 when it has no events."""
-        version = await self._pool.fetchval(
-            "SELECT version FROM streams WHERE stream_id = $1", stream_id
-        )
-        return version or 0
+        return await self._version(stream_id)
 
     async def read_all(
         self,
@@ -330,17 +397,18 @@ class EventStore:
         twice. With `types`, the checkpoint still moves past the events it filtered out.
         """
         if types is None:
-            rows = await self._pool.fetch(_READ_ALL, after, batch_size)
-            events = await self._records(rows)
+            events = await self._records(await self._pool.fetch(_READ_ALL, after, batch_size))
             return Page(events, events[-1].position if events else after)
         async with self._pool.acquire() as conn, _snapshot(conn):
-            rows = await conn.fetch(_READ_TYPES, after, batch_size, list(types))
-            if len(rows) == batch_size:
-                checkpoint = rows[-1][0]
+            events = await self._records(
+                await conn.fetch(_READ_TYPES, after, batch_size, list(types))
+            )
+            if len(events) == batch_size:
+                checkpoint = events[-1].position
             else:  # less than a batch matched: everything safe up to the horizon was scanned
                 horizon = await conn.fetchval(_HORIZON, after)
                 checkpoint = horizon or after
-        return Page(await self._records(rows), checkpoint)
+        return Page(events, checkpoint)
 
     async def head(self) -> int:
         """The highest position a reader can safely have read up to (0 for an empty log)."""
@@ -360,34 +428,49 @@ class EventStore:
         problems = [Problem(r[0], r[1], r[2], r[3]) for r in rows]
         return Verification(not problems, counts["streams"], counts["events"], problems)
 
-    async def _encode(self, events: list[Event]) -> tuple[list[str], list[int], list[bytes]]:
+    async def _encode(self, events: list[Event]) -> _Encoded:
         """Types, schema versions and payloads; personal values sealed, never in the clear."""
-        subjects = set().union(*(personal.subjects_of(e) for e in events))
         keys: dict[str, bytes | None] = {}
-        if subjects:
+        sealed = [e for e in events if personal.plan_for(type(e)) is not None]
+        if sealed:
             if self.keyring is None:
                 raise personal.PersonalDataError(
                     "events with personal data need a keyring (master keys) to be appended"
                 )
+            subjects = set().union(*(personal.subjects_of(e) for e in sealed))
             keys = await self.keyring.get(subjects, create=True)
         types, versions, payloads = [], [], []
         for event in events:
-            event_type, schema_version, payload = self.registry.encode(event)
-            if personal.plan_for(type(event)) is not None:
-                payload = personal.seal(event, keys)
+            event_type, schema_version = self.registry.describe(event)
             types.append(event_type)
             versions.append(schema_version)
-            payloads.append(payload)
+            payloads.append(
+                personal.seal(event, keys)
+                if personal.plan_for(type(event)) is not None
+                else self.registry.encode(event)
+            )
         return types, versions, payloads
 
     async def _records(self, rows: list[asyncpg.Record]) -> list[RecordedEvent]:
+        """Decode rows of the log. All payloads are decoded in one msgspec call when they are
+        at their current schema version and hold nothing sealed to open; otherwise event by
+        event, through the upcasters and the keyring."""
+        payloads = [r[6] for r in rows]
         keys: dict[str, bytes | None] = {}
         if self.keyring is not None:
             subjects = {
-                s for r in rows if personal.is_sealed(r[6]) for s in personal.sealed_subjects(r[6])
+                s for p in payloads if personal.is_sealed(p) for s in personal.sealed_subjects(p)
             }
             if subjects:
                 keys = await self.keyring.get(subjects)
+        current = self.registry.is_current
+        if not keys and all(current(r[4], r[5]) for r in rows):
+            try:
+                data = self.registry.decode_many(payloads)
+            except msgspec.ValidationError:
+                pass  # event by event below, to name the one that does not decode
+            else:
+                return [_recorded(r, d) for r, d in zip(rows, data, strict=True)]
         return [self._record(r, keys) for r in rows]
 
     def _record(self, r: asyncpg.Record, keys: dict[str, bytes | None]) -> RecordedEvent:
@@ -404,10 +487,12 @@ class EventStore:
         data = self.registry.decode(
             event_type, schema_version, payload, position=position, stream_id=stream_id
         )
-        return RecordedEvent(
-            position, stream_id, r[2], r[3], event_type, schema_version, data,
-            r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-        )  # fmt: skip
+        return _recorded(r, data)
+
+
+def _recorded(r: asyncpg.Record, data: Event) -> RecordedEvent:
+    """The envelope of a row of `_COLUMNS` around its decoded event."""
+    return RecordedEvent(*r[:6], data, *r[7:])
 
 
 def _snapshot(conn: asyncpg.Connection) -> Any:
@@ -428,16 +513,3 @@ def _request_hash(
         digest.update(len(payload).to_bytes(8, "big"))
         digest.update(payload)
     return digest.digest()
-
-
-def _translate(exc: asyncpg.PostgresError) -> Exception:
-    state = exc.sqlstate
-    if state == _SQLSTATE_CONFLICT:
-        detail = msgspec.json.decode(exc.detail or "{}")
-        return WrongExpectedVersion(detail["stream_id"], detail["expected"], detail["actual"])
-    if state == _SQLSTATE_KEY_REUSED:
-        detail = msgspec.json.decode(exc.detail or "{}")
-        return IdempotencyKeyReused(detail.get("idempotency_key", ""))
-    if state == _SQLSTATE_NOT_FIRST:
-        return NotFirstWrite(str(exc))
-    return exc

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, Union
 from uuid import UUID
 
 import msgspec
@@ -19,7 +19,7 @@ import msgspec
 from events.errors import EventDecodeError, UnknownEventType
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
+class Event(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type", gc=False):
     """Base of every domain event; the tag is the class name and is the stored event type."""
 
 
@@ -27,8 +27,11 @@ E = TypeVar("E", bound=type[Event])
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class RecordedEvent(msgspec.Struct, frozen=True):
-    """An event as stored: the domain event plus everything the log knows about it."""
+D = TypeVar("D")
+
+
+class RecordedEvent(msgspec.Struct, Generic[D], frozen=True, gc=False):
+    """An event as stored: the domain event (`data`) plus everything the log knows about it."""
 
     position: int
     stream_id: str
@@ -36,7 +39,7 @@ class RecordedEvent(msgspec.Struct, frozen=True):
     event_id: UUID
     type: str
     schema_version: int
-    data: Event
+    data: D
     occurred_at: datetime
     recorded_at: datetime
     actor: str
@@ -61,6 +64,7 @@ class EventRegistry:
     def __init__(self, types: Iterable[type[Event]] = ()) -> None:
         self._specs: dict[str, _Spec] = {}
         self._encoder = msgspec.json.Encoder()
+        self._many_decoder: msgspec.json.Decoder[list[Event]] | None = None
         for cls in types:
             self.register(cls)
 
@@ -69,6 +73,7 @@ class EventRegistry:
         if name in self._specs:
             raise ValueError(f"event type {name} is already registered")
         self._specs[name] = _Spec(cls, version, msgspec.json.Decoder(cls))
+        self._many_decoder = None
         return cls
 
     def event(self, version: int = 1) -> Callable[[E], E]:
@@ -90,13 +95,27 @@ class EventRegistry:
 
         return add
 
-    def version_of(self, event: Event) -> int:
-        return self._spec(type_name(type(event))).version
-
-    def encode(self, event: Event) -> tuple[str, int, bytes]:
-        """(type, schema version, payload bytes) of an event to append."""
+    def describe(self, event: Event) -> tuple[str, int]:
+        """(stored type name, current schema version) of an event."""
         name = type_name(type(event))
-        return name, self._spec(name).version, self._encoder.encode(event)
+        return name, self._spec(name).version
+
+    def encode(self, event: Event) -> bytes:
+        """The event's payload: msgspec JSON of the struct."""
+        return self._encoder.encode(event)
+
+    def is_current(self, event_type: str, schema_version: int) -> bool:
+        spec = self._specs.get(event_type)
+        return spec is not None and spec.version == schema_version
+
+    def decode_many(self, payloads: list[bytes]) -> list[Event]:
+        """Payloads at their current schema versions, decoded in one msgspec call."""
+        if self._many_decoder is None:
+            if not self._specs:
+                raise msgspec.ValidationError("no event types are registered")
+            union = Union[tuple(spec.cls for spec in self._specs.values())]  # noqa: UP007
+            self._many_decoder = msgspec.json.Decoder(list[union])  # type: ignore[valid-type]
+        return self._many_decoder.decode(b"[" + b",".join(payloads) + b"]")
 
     def decode(
         self,

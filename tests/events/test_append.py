@@ -9,7 +9,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from events.errors import IdempotencyKeyReused, NotFirstWrite, WrongExpectedVersion
+from events.errors import IdempotencyKeyReused, WrongExpectedVersion
 from events.store import ANY, NO_STREAM, Context, EventStore, StreamAppend
 from tests.events.model import Counted, Noted, fresh
 
@@ -204,14 +204,28 @@ async def test_many_writers_on_one_stream_one_wins_each_version(
     assert (await store.verify(stream)).ok
 
 
-async def test_append_after_other_writes_in_a_transaction_is_refused(
-    store: EventStore, stream: str, ctx: Context
+async def test_appends_join_the_callers_transaction_in_order(
+    store: EventStore, ctx: Context
 ) -> None:
-    async with store.pool.acquire() as conn, conn.transaction():
-        await conn.execute("CREATE TEMP TABLE scratch (x int) ON COMMIT DROP")
-        await conn.execute("INSERT INTO scratch VALUES (1)")
-        with pytest.raises(NotFirstWrite):
-            await store.append(stream, [Noted(text="x")], NO_STREAM, context=ctx, connection=conn)
+    first, second = fresh(), fresh()
+    async with store.pool.acquire() as conn:
+        async with conn.transaction():
+            await conn.execute("CREATE TEMP TABLE scratch (x int) ON COMMIT DROP")
+            await conn.execute("INSERT INTO scratch VALUES (1)")  # an earlier write is fine
+            a = await store.append(
+                first, [Noted(text="a")], NO_STREAM, context=ctx, connection=conn
+            )
+            b = await store.append(
+                second, [Noted(text="b")], NO_STREAM, context=ctx, connection=conn
+            )
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            async with conn.transaction():
+                await store.append(first, [Noted(text="c")], 1, context=ctx, connection=conn)
+                await conn.execute("SELECT 1/0")  # the caller's transaction fails: nothing stays
+    store.wake_readers()
+
+    assert a.last_position < b.first_position
+    assert len(await store.read_stream(first)) == 1
 
 
 async def test_empty_or_duplicate_appends_are_rejected_before_the_database(

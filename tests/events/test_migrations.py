@@ -28,8 +28,8 @@ async def test_migrate_from_empty_then_again(scratch_database_url: str) -> None:
         functions = {r[0] for r in await conn.fetch("SELECT proname FROM pg_proc")}
     finally:
         await conn.close()
-    assert {"events", "streams", "idempotency_keys", "schema_migrations"} <= tables
-    assert {"jaga_append", "jaga_verify", "jaga_event_hash"} <= functions
+    assert {"events", "idempotency_keys", "subject_keys", "schema_migrations"} <= tables
+    assert {"jaga_verify", "jaga_event_bytes", "jaga_event_hash", "jaga_chain"} <= functions
 
 
 async def test_an_edited_migration_is_refused(scratch_database_url: str) -> None:
