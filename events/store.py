@@ -284,10 +284,10 @@ class EventStore:
             context.correlation_id,
             context.causation_id,
         )
-        if row is None:
-            actual = await self._version(item.stream_id)
+        actual, position, version = row
+        if position is None:
             raise WrongExpectedVersion(item.stream_id, item.expected, actual)
-        return [AppendResult(item.stream_id, row[1], row[0], row[0])]
+        return [AppendResult(item.stream_id, version, position, position)]
 
     async def _append_many(
         self,
