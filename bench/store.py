@@ -18,6 +18,7 @@ import random
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import ClassVar
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -35,8 +36,9 @@ from bench.common import (
 )
 from events.errors import WrongExpectedVersion
 from events.migrations import migrate
+from events.personal import MasterKeys, Personal
 from events.store import NO_STREAM, Context, EventStore, init_connection
-from events.types import Event, EventRegistry, type_name
+from events.types import Event, EventRegistry
 
 DEFAULT_SECONDS = 8.0
 """Measured seconds per figure (split over four interleaved phases), plus a short warm-up."""
@@ -87,8 +89,25 @@ class ContributionPaid(Event, frozen=True, kw_only=True):
     channel: str
 
 
-registry = EventRegistry([ContributionPaid])
-EVENT_TYPE = type_name(ContributionPaid)
+class WorkerRegistered(Event, frozen=True, kw_only=True):
+    """A registration: its NIK, name, birth date and phone are personal data, sealed under the
+    worker's own key (a new key per worker, as every registration brings a new person)."""
+
+    __subject__: ClassVar[str] = "participant_id"
+    participant_id: UUID
+    cohort_id: UUID
+    nik: Personal
+    name: Personal
+    birth_date: Personal
+    phone: Personal
+    kecamatan: str
+    desa: str
+    occupation: str
+    declared_income_idr: int
+    registered_at: datetime
+
+
+registry = EventRegistry([ContributionPaid, WorkerRegistered])
 
 
 def make_events(count: int, seed: int = 7) -> list[ContributionPaid]:
@@ -117,6 +136,27 @@ def make_events(count: int, seed: int = 7) -> list[ContributionPaid]:
             )
         )
     return events
+
+
+def make_registrations(count: int, seed: int = 11) -> list[WorkerRegistered]:
+    rng = random.Random(seed)
+    return [
+        WorkerRegistered(
+            participant_id=UUID(int=rng.getrandbits(128), version=4),
+            cohort_id=UUID(int=1, version=4),
+            nik=f"170803{rng.randrange(1, 29):02d}0{rng.randrange(1, 10)}9{rng.randrange(0, 10)}"
+            f"{n % 10000:04d}",
+            name=rng.choice(["Siti Rahayu", "Heri Wijaya", "Slamet Santoso", "Dewi Lestari"]),
+            birth_date=f"19{rng.randrange(60, 99)}-0{rng.randrange(1, 10)}-1{rng.randrange(0, 9)}",
+            phone=f"08{rng.randrange(10**9, 10**10)}",
+            kecamatan="17.08.03",
+            desa="17.08.03.2019",
+            occupation="tukang ojek",
+            declared_income_idr=1_000_000,
+            registered_at=datetime(2026, 10, 1, 8, n % 60, tzinfo=UTC),
+        )
+        for n in range(count)
+    ]
 
 
 # -- the raw baseline ----------------------------------------------------------------------------
@@ -155,16 +195,17 @@ ORDER BY position LIMIT $3
 
 
 def plain_row(
-    stream_id: str, version: int, event: ContributionPaid
+    stream_id: str, version: int, event: Event
 ) -> tuple[str, int, UUID, str, int, bytes, datetime, str, UUID, None]:
-    """The baseline's row: the same fields the store is given, encoded the same way."""
-    _, schema_version = registry.describe(event)
+    """The baseline's row: the same fields the store is given, encoded the same way (in the
+    clear: the baseline seals nothing)."""
+    event_type, schema_version = registry.describe(event)
     payload = registry.encode(event)
     return (
         stream_id,
         version,
         uuid4(),
-        EVENT_TYPE,
+        event_type,
         schema_version,
         payload,
         datetime.now(UTC),
@@ -180,9 +221,7 @@ def plain_row(
 class StoreBench:
     """Pools, events and counters shared by the figures of one run."""
 
-    def __init__(
-        self, store: EventStore, plain: asyncpg.Pool, events: Sequence[ContributionPaid]
-    ) -> None:
+    def __init__(self, store: EventStore, plain: asyncpg.Pool, events: Sequence[Event]) -> None:
         self.store = store
         self.plain = plain
         self.events = events
@@ -190,7 +229,7 @@ class StoreBench:
         self.hot_appended = 0
         self.hot_conflicts = 0
 
-    def event(self, n: int) -> ContributionPaid:
+    def event(self, n: int) -> Event:
         return self.events[n % len(self.events)]
 
     def new_stream(self, kind: str) -> str:
@@ -334,8 +373,9 @@ class StoreBench:
 
     # read_all ------------------------------------------------------------------------------
 
-    async def prepare_read(self) -> int:
-        """Enough events to scan, vacuumed so neither side pays for setting hint bits first."""
+    async def prepare_read(self) -> tuple[int, int]:
+        """Enough events to scan, vacuumed so neither side pays for setting hint bits first.
+        Returns the safe head position both sides read up to, and how many events lie below."""
         total = await self.store.pool.fetchval("SELECT count(*) FROM events")
         while total < READ_MIN_EVENTS:
             await self.store.append(
@@ -359,12 +399,15 @@ class StoreBench:
                 f"[yellow]an open transaction somewhere on the server holds the safe head at "
                 f"{head:,} (last position {last:,}); both sides read up to there[/]"
             )
-        if head < READ_BATCH:
+        readable = await self.store.pool.fetchval(
+            "SELECT count(*) FROM events WHERE position <= $1", head
+        )
+        if readable < READ_BATCH:
             raise RuntimeError(
-                f"only {head} events are safe to read: a transaction left open on the server "
-                "(in any database) holds back read_all; end it and run again"
+                f"only {readable} events are safe to read: a transaction left open on the "
+                "server (in any database) holds back read_all; end it and run again"
             )
-        return head
+        return head, readable
 
     async def read_plain(self, seconds: float, head: int) -> Tally:
         async def work(w: int, deadline: float) -> int:
@@ -445,21 +488,60 @@ async def _run(database_url: str, seconds: float) -> None:
                        TARGETS["append_batch_1000"], f"{BATCH} events per call, one writer")
             )  # fmt: skip
 
-            head = await b.prepare_read()
-            progress.print(f"read_all ({head:,} events, pages of {READ_BATCH})")
+            head, readable = await b.prepare_read()
+            progress.print(f"read_all ({readable:,} events, pages of {READ_BATCH})")
             base, ours = await interleaved(
                 lambda s: b.read_plain(s, head), lambda s: b.read_ours(s, head), seconds, warmup
             )
             figures.append(
                 Figure("read_all", ours.rate, "events/s", base.rate, TARGETS["read_all"],
-                       f"decoded to Structs vs raw asyncpg Records, {head:,} events in the log")
+                       f"decoded to Structs vs raw asyncpg Records, {readable:,} events in the log")
             )  # fmt: skip
 
             figures.append(Figure("lost_events", lost, "events", None, 0, "in append_hot_w4"))
         finally:
             await store.close()
             await plain.close()
+    figures += await _sealed(database_url, seconds, warmup)
     report("store", figures, machine)
+
+
+async def _sealed(database_url: str, seconds: float, warmup: float) -> list[Figure]:
+    """The same single-append and read figures with personal data sealed (issue: personal data
+    encrypted in the log), in a scratch database of their own."""
+    events = make_registrations(1024)
+    async with scratch_database(database_url, "jaga_bench_sealed") as dsn:
+        await migrate(dsn)
+        pool_args = {"min_size": SINGLE_WRITERS, "max_size": SINGLE_WRITERS, "command_timeout": 60}
+        store = await EventStore.connect(
+            dsn, registry, MasterKeys.parse(MasterKeys.generate("bench")), **pool_args
+        )
+        plain = await asyncpg.create_pool(dsn, init=init_connection, **pool_args)
+        try:
+            await plain.execute(PLAIN_TABLE)
+            b = StoreBench(store, plain, events)
+            progress.print(
+                f"append_single_w16_sealed ({SINGLE_WRITERS} writers, a new person each)"
+            )
+            base, ours = await interleaved(b.single_plain, b.single_ours, seconds, warmup)
+            appended = Figure(
+                "append_single_w16_sealed", ours.rate, "events/s", base.rate,
+                TARGETS["append_single_w16"],
+                "NIK, name, birth date, phone sealed (AES-GCM, key per person) vs plain INSERT",
+            )  # fmt: skip
+            head, readable = await b.prepare_read()
+            progress.print(f"read_all_sealed ({readable:,} events, pages of {READ_BATCH})")
+            base, ours = await interleaved(
+                lambda s: b.read_plain(s, head), lambda s: b.read_ours(s, head), seconds, warmup
+            )
+            read = Figure(
+                "read_all_sealed", ours.rate, "events/s", base.rate, TARGETS["read_all"],
+                "personal fields opened with each person's key vs raw asyncpg Records",
+            )  # fmt: skip
+        finally:
+            await store.close()
+            await plain.close()
+    return [appended, read]
 
 
 def main(database_url: str, *, seconds: float | None = None) -> None:

@@ -10,6 +10,22 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from events.personal import MasterKeys, PersonalDataError
 
+_GET = """SELECT subject_id, master_key_id, wrapped_key FROM subject_keys
+    WHERE subject_id = ANY($1::text[])"""
+
+# One round trip: insert the keys of new subjects, return those and the existing ones.
+_GET_OR_CREATE = """
+WITH created AS (
+    INSERT INTO subject_keys (subject_id, master_key_id, wrapped_key)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
+    ON CONFLICT (subject_id) DO NOTHING
+    RETURNING subject_id, master_key_id, wrapped_key
+)
+SELECT subject_id, master_key_id, wrapped_key FROM created
+UNION ALL
+SELECT subject_id, master_key_id, wrapped_key FROM subject_keys WHERE subject_id = ANY($1::text[])
+"""
+
 
 class Keyring:
     """The data keys of data subjects. A subject whose key is destroyed maps to None."""
@@ -24,26 +40,22 @@ class Keyring:
         """Each subject's data key; with `create`, new subjects get a fresh key first.
 
         Keys are created in their own statement, before and outside any append, so two
-        concurrent appends for one new subject always end up using the one stored key.
+        concurrent appends for one new subject always end up using the one stored key (the
+        statement's own snapshot misses a key committed concurrently: it is read again).
         """
         wanted = sorted(set(subjects))
         if not wanted:
             return {}
         if create:
-            new = [(s, *self._master.wrap(s, AESGCM.generate_key(256))) for s in wanted]
-            await self._pool.execute(
-                """INSERT INTO subject_keys (subject_id, master_key_id, wrapped_key)
-                   SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
-                   ON CONFLICT (subject_id) DO NOTHING""",
-                [n[0] for n in new],
-                [n[1] for n in new],
-                [n[2] for n in new],
+            new = [self._master.wrap(s, AESGCM.generate_key(256)) for s in wanted]
+            rows = await self._pool.fetch(
+                _GET_OR_CREATE, wanted, [n[0] for n in new], [n[1] for n in new]
             )
-        rows = await self._pool.fetch(
-            """SELECT subject_id, master_key_id, wrapped_key FROM subject_keys
-               WHERE subject_id = ANY($1::text[])""",
-            wanted,
-        )
+        else:
+            rows = await self._pool.fetch(_GET, wanted)
+        found = {r[0] for r in rows}
+        if len(found) < len(wanted):  # created by a concurrent append after our snapshot
+            rows = [*rows, *await self._pool.fetch(_GET, [s for s in wanted if s not in found])]
         keys: dict[str, bytes | None] = dict.fromkeys(wanted)
         for subject, key_id, wrapped in rows:
             if wrapped is not None:
