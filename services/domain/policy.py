@@ -1,0 +1,108 @@
+"""Policy settings: our readings of rules the public sources leave open.
+
+domain.md marks these **(policy)**: each is a named setting with a default here, never a
+constant buried in a decider. A `Policy` is versioned as a whole; every event decided under
+a policy records `policy.version`, so a later change of policy never rewrites how an old
+decision was reached. Change a default only together with a new version string.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+BASIS_POINTS = 10_000
+
+
+class OverpaymentHandling(enum.StrEnum):
+    """What happens to money paid beyond the amount due."""
+
+    HOLD_AS_CREDIT = "hold_as_credit"  # kept for the payer's next months
+    REFUND = "refund"  # returned to the payer
+
+
+class CoverageRule(enum.StrEnum):
+    """When a day counts as covered by contributions."""
+
+    # A day is covered when its month was paid by the month's due date, or before that day.
+    # A late payment keeps the membership but does not cover days before it was paid.
+    PAID_BY_DUE_DATE_OR_BEFORE_DAY = "paid_by_due_date_or_before_day"
+
+
+class Policy(msgspec.Struct, frozen=True, kw_only=True):
+    """One version of every policy setting, with the defaults we start from."""
+
+    version: str
+
+    overpayment: OverpaymentHandling = OverpaymentHandling.HOLD_AS_CREDIT
+    coverage_rule: CoverageRule = CoverageRule.PAID_BY_DUE_DATE_OR_BEFORE_DAY
+
+    jkm_full_benefit_min_membership_months: int = 3
+    """JKM death with fewer months of membership than this pays only the funeral benefit."""
+
+    waiting_list_priority_first: bool = True
+    """A registration flagged priority (e.g. extreme-poverty household) goes ahead of the
+    others on a waiting list; among equals, order of arrival."""
+
+    arrears_limit_months: int = 3
+    """Arrears can be paid for at most this many months; more consecutive unpaid months
+    end the membership."""
+
+    personal_data_retention_years: int = 5
+    """How long personal data is kept after membership ends. Five years because a JKK claim
+    can be made until 5 years after the accident, and an accident can happen on the last
+    day of membership: the claim must still find the person's data."""
+
+    stage_one_report_hours: int = 48
+    """Stage I accident report due within 2x24 hours of the accident."""
+
+    stage_two_report_hours: int = 48
+    """Stage II report due within 2x24 hours of the doctor's statement."""
+
+    sla_working_days_jkk: int = 7
+    """JKK benefit to be paid within this many working days of complete documents."""
+
+    sla_working_days_jkm: int = 3
+    """JKM benefit to be paid within this many working days of complete documents."""
+
+    late_penalty_basis_points_per_day: int = 100
+    """Each day past the SLA deadline adds this share of the benefit (100 = 1%), simple
+    (not compounded)."""
+
+    four_eyes_threshold: int = 50_000_000
+    """Approvals of more than this many rupiah need a second officer (and an NPWP)."""
+
+    def __post_init__(self) -> None:
+        if not self.version.strip():
+            raise ValueError("a policy needs a version")
+        for name in (
+            "jkm_full_benefit_min_membership_months",
+            "arrears_limit_months",
+            "personal_data_retention_years",
+            "stage_one_report_hours",
+            "stage_two_report_hours",
+            "sla_working_days_jkk",
+            "sla_working_days_jkm",
+            "late_penalty_basis_points_per_day",
+            "four_eyes_threshold",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"policy {self.version}: {name} must be >= 0")
+
+    def needs_four_eyes(self, amount: int) -> bool:
+        """Whether approving `amount` rupiah needs a second officer (strictly above)."""
+        return amount > self.four_eyes_threshold
+
+    def late_penalty(self, benefit: int, days_late: int) -> int:
+        """The penalty owed on `benefit` paid `days_late` days after the SLA deadline: the
+        daily rate times the days, on the benefit, rounded half up to the rupiah. The caller
+        counts the days (domain.md says only "each day late")."""
+        if days_late <= 0:
+            return 0
+        share = self.late_penalty_basis_points_per_day * days_late
+        return (benefit * share * 2 + BASIS_POINTS) // (2 * BASIS_POINTS)
+
+
+DEFAULT_POLICY = Policy(version="2025.1")
+"""The defaults of domain.md, the policy Jaga starts with."""
