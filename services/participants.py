@@ -1,0 +1,94 @@
+"""The participant decider: one worker's membership history in their own stream."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import msgspec
+
+from events.catalog import (
+    FunderChanged,
+    KpjRecorded,
+    ParticipantEnrolled,
+    ParticipantLeft,
+    ParticipantRegistered,
+    ParticipantWaitlisted,
+)
+from events.types import Event
+from services.commands import ChangeFunder, RecordKpj
+from services.domain.calendar import Month
+from services.domain.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
+
+FUNDERS = ("apbd_kabupaten", "apbd_provinsi", "mandiri")
+LEAVING_REASONS = ("death", "withdrawal", "moved_away", "formal_employee")
+
+
+class ParticipantState(msgspec.Struct, frozen=True):
+    participant_id: str = ""
+    status: str = "none"  # none, waitlisted, enrolled, left
+    cohort_id: str = ""
+    enrolled_on: date | None = None
+    kpj: str | None = None
+    funder: str = "apbd_kabupaten"
+
+
+def evolve(state: ParticipantState, event: Event) -> ParticipantState:
+    replace = msgspec.structs.replace
+    match event:
+        case ParticipantRegistered():
+            return ParticipantState(event.participant_id, "registered", event.cohort_id)
+        case ParticipantWaitlisted():
+            return replace(state, status="waitlisted", cohort_id=event.cohort_id)
+        case ParticipantEnrolled():
+            return replace(
+                state, status="enrolled", cohort_id=event.cohort_id, enrolled_on=event.enrolled_on
+            )
+        case ParticipantLeft():
+            return replace(state, status="left")
+        case KpjRecorded():
+            return replace(state, kpj=event.kpj)
+        case FunderChanged():
+            return replace(state, funder=event.funder)
+    return state
+
+
+def decide_kpj(command: RecordKpj, state: ParticipantState) -> list[Event]:
+    _exists(state, command.participant_id)
+    kpj = command.kpj.strip()
+    if not kpj.isdigit() or not 8 <= len(kpj) <= 13:
+        raise ValidationFailed.one("kpj", "a KPJ number is 8 to 13 digits")
+    if state.kpj == kpj:
+        return []
+    return [KpjRecorded(participant_id=command.participant_id, kpj=kpj)]
+
+
+def decide_funder(command: ChangeFunder, state: ParticipantState) -> list[Event]:
+    _exists(state, command.participant_id)
+    errors = []
+    if command.funder not in FUNDERS:
+        errors.append(FieldError("funder", f"one of {', '.join(FUNDERS)}"))
+    try:
+        month = Month.parse(command.from_month, "from_month")
+    except ValidationFailed as exc:
+        errors += exc.errors
+    if errors:
+        raise ValidationFailed(errors)
+    if state.status == "left":
+        raise IllegalTransition("participant", state.status, "change funder", "they have left")
+    return [
+        FunderChanged(participant_id=command.participant_id, funder=command.funder,
+                      from_month=str(month))
+    ]  # fmt: skip
+
+
+def check_can_leave(participant_id: str, reason: str, state: ParticipantState) -> None:
+    _exists(state, participant_id)
+    if reason not in LEAVING_REASONS:
+        raise ValidationFailed.one("reason", f"one of {', '.join(LEAVING_REASONS)}")
+    if state.status != "enrolled":
+        raise IllegalTransition("participant", state.status, "leave", "only members can leave")
+
+
+def _exists(state: ParticipantState, participant_id: str) -> None:
+    if state.status == "none":
+        raise NotFound("participant", participant_id)

@@ -1,0 +1,286 @@
+"""Registration of workers into cohorts: the command handlers around the cohort and
+participant deciders. I/O lives here; every rule lives in the deciders and services/domain.
+
+One NIK is one participant: the participant id is derived from the keyed NIK hash, so a
+second registration of the same NIK targets the same stream and is refused as a duplicate
+naming the existing participant (the stream is expected not to exist). The cohort stream
+guards the quota: a registration appends to the new participant's stream and to the cohort
+stream at the cohort version it decided on, so concurrent registrations can never take more
+slots than the quota; the loser of a race decides again.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import msgspec
+
+from events.catalog import (
+    ParticipantEnrolled,
+    ParticipantLeft,
+    ParticipantRegistered,
+    ParticipantWaitlisted,
+    PromotedFromWaitlist,
+    SlotTaken,
+)
+from events.errors import WrongExpectedVersion
+from events.personal import LookupHasher
+from events.store import ANY, NO_STREAM, AppendResult, Context, EventStore, StreamAppend
+from events.types import Event
+from services import cohorts, participants
+from services.commands import (
+    ChangeFunder,
+    CloseCohort,
+    CreateCohort,
+    LeaveCohort,
+    OpenCohort,
+    RecordKpj,
+    RegisterWorker,
+    RollOverCohort,
+)
+from services.decider import MAX_ATTEMPTS, Decider, StateCache, back_off
+from services.domain.calendar import business_date
+from services.domain.errors import Duplicate, FieldError, ValidationFailed
+from services.domain.nik import check_identity, normalise_nik, parse_nik
+from services.domain.policy import Policy
+from services.domain.rates import MIN_DECLARED_INCOME
+from services.domain.regions import Regions
+
+OCCUPATIONS = (
+    "ojek", "becak", "kuli angkut", "buruh tani", "nelayan", "juru parkir",
+    "pedagang kaki lima", "pemulung", "buruh harian lepas",
+)  # fmt: skip
+_PHONE = re.compile(r"(?:\+62|62|0)8[0-9]{7,11}")
+_PARTICIPANT_NAMESPACE = uuid.UUID("6f1f7b52-6a1e-4c55-9a51-0a9d7f2b3c11")
+
+
+class Registration(msgspec.Struct, frozen=True):
+    participant_id: str
+    status: str  # enrolled or waitlisted
+    position: int  # of the last event appended
+
+
+def cohort_stream(cohort_id: str) -> str:
+    return f"cohort-{cohort_id}"
+
+
+def participant_stream(participant_id: str) -> str:
+    return f"participant-{participant_id}"
+
+
+def participant_id_for(nik_hash: str) -> str:
+    """Stable per NIK (through its keyed hash), so one NIK can only ever be one participant."""
+    return str(uuid.uuid5(_PARTICIPANT_NAMESPACE, nik_hash))
+
+
+def validate_registration(command: RegisterWorker, regions: Regions, today: date) -> str:
+    """Every field error at once; returns the normalised NIK."""
+    errors: list[FieldError] = []
+    nik_text = normalise_nik(command.nik)
+    try:
+        nik = parse_nik(nik_text, today)
+        if command.sex not in ("L", "P"):
+            errors.append(FieldError("sex", "L (laki-laki) or P (perempuan)"))
+        else:
+            check_identity(nik, command.birth_date, command.sex)  # type: ignore[arg-type]
+    except ValidationFailed as exc:
+        errors += exc.errors
+    try:
+        regions.check(command.kecamatan, command.desa)
+    except ValidationFailed as exc:
+        errors += exc.errors
+    if not command.name.strip():
+        errors.append(FieldError("name", "must not be empty"))
+    if not _PHONE.fullmatch(re.sub(r"[\s\-]", "", command.phone)):
+        errors.append(FieldError("phone", "an Indonesian mobile number, e.g. 081234567890"))
+    if command.occupation not in OCCUPATIONS:
+        errors.append(FieldError("occupation", f"one of {', '.join(OCCUPATIONS)}"))
+    if command.declared_income < MIN_DECLARED_INCOME:
+        errors.append(
+            FieldError("declared_income", f"at least Rp{MIN_DECLARED_INCOME:,}".replace(",", "."))
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    return nik_text
+
+
+class Registrar:
+    """Handles cohort and registration commands against the event store."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        lookup: LookupHasher,
+        regions: Regions,
+        policy: Policy,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._lookup = lookup
+        self._regions = regions
+        self._policy = policy
+        self._clock = clock
+        self._cohorts: StateCache[cohorts.CohortState] = StateCache(
+            cohorts.admin_decider(policy)  # type: ignore[arg-type]
+        )
+        self._participants: StateCache[participants.ParticipantState] = StateCache(
+            Decider(participants.ParticipantState(), participants.evolve, lambda c, s: [])
+        )
+
+    # -- cohorts -------------------------------------------------------------------------------
+
+    async def cohort(self, cohort_id: str) -> cohorts.CohortState:
+        state, _ = await self._cohorts.load(self._store, cohort_stream(cohort_id))
+        return state
+
+    async def administer(
+        self, command: CreateCohort | OpenCohort | CloseCohort | RollOverCohort, context: Context
+    ) -> list[AppendResult]:
+        stream = cohort_stream(command.cohort_id)
+        async with self._cohorts.lock(stream):
+            for attempt in range(MAX_ATTEMPTS):
+                state, version = await self._cohorts.load(self._store, stream)
+                events = cohorts.decide_admin(command, state, self._policy)
+                appends = [StreamAppend(stream, events, version)]
+                appends += self._enrolments(events, command.cohort_id, state)
+                try:
+                    return await self._store.append_many(appends, context=context)
+                except WrongExpectedVersion as conflict:
+                    if conflict.stream_id != stream:
+                        raise
+                    await back_off(attempt)
+        raise RuntimeError(f"cohort {command.cohort_id}: too many concurrent changes")
+
+    # -- registration ----------------------------------------------------------------------------
+
+    async def register(self, command: RegisterWorker, context: Context) -> Registration:
+        today = business_date(self._clock())
+        nik = validate_registration(command, self._regions, today)
+        nik_hash = self._lookup.nik(nik)
+        participant_id = participant_id_for(nik_hash)
+        registered = ParticipantRegistered(
+            participant_id=participant_id, cohort_id=command.cohort_id, nik=nik,
+            nik_hash=nik_hash, name=command.name.strip(),
+            birth_date=command.birth_date.isoformat(), sex=command.sex,
+            phone=re.sub(r"[\s\-]", "", command.phone), kecamatan=command.kecamatan,
+            desa=command.desa, occupation=command.occupation,
+            declared_income=command.declared_income, priority=command.priority,
+            policy_version=self._policy.version,
+        )  # fmt: skip
+        stream = cohort_stream(command.cohort_id)
+        async with self._cohorts.lock(stream):
+            for attempt in range(MAX_ATTEMPTS):
+                state, version = await self._cohorts.load(self._store, stream)
+                decision = cohorts.decide_registration(
+                    command.cohort_id, participant_id, command.priority, state
+                )
+                outcome: Event
+                if isinstance(decision, SlotTaken):
+                    outcome = ParticipantEnrolled(
+                        participant_id=participant_id, cohort_id=command.cohort_id,
+                        enrolled_on=max(today, state.coverage_start or today),
+                    )  # fmt: skip
+                else:
+                    outcome = ParticipantWaitlisted(
+                        participant_id=participant_id, cohort_id=command.cohort_id
+                    )
+                try:
+                    results = await self._store.append_many(
+                        [
+                            StreamAppend(participant_stream(participant_id), [registered, outcome],
+                                         NO_STREAM),
+                            StreamAppend(stream, [decision], version),
+                        ],
+                        context=context,
+                    )  # fmt: skip
+                except WrongExpectedVersion as conflict:
+                    if conflict.stream_id == stream:  # another registration came first
+                        await back_off(attempt)
+                        continue
+                    raise Duplicate("participant", "NIK", existing=participant_id) from None
+                status = "enrolled" if isinstance(decision, SlotTaken) else "waitlisted"
+                return Registration(participant_id, status, results[-1].last_position)
+        raise RuntimeError(f"cohort {command.cohort_id}: too many concurrent registrations")
+
+    async def leave(self, command: LeaveCohort, context: Context) -> list[AppendResult]:
+        """The participant leaves their cohort; the next in line takes the slot."""
+        pstream = participant_stream(command.participant_id)
+        person, pversion = await self._participants.load(self._store, pstream)
+        participants.check_can_leave(command.participant_id, command.reason, person)
+        stream = cohort_stream(person.cohort_id)
+        async with self._cohorts.lock(stream):
+            for attempt in range(MAX_ATTEMPTS):
+                state, version = await self._cohorts.load(self._store, stream)
+                events = cohorts.decide_leaving(
+                    person.cohort_id, command.participant_id, command.reason, state, self._policy
+                )
+                left = ParticipantLeft(
+                    participant_id=command.participant_id, cohort_id=person.cohort_id,
+                    reason=command.reason, left_on=command.left_on,
+                )  # fmt: skip
+                appends = [
+                    StreamAppend(pstream, [left], pversion),
+                    StreamAppend(stream, events, version),
+                    *self._enrolments(events, person.cohort_id, state),
+                ]
+                try:
+                    return await self._store.append_many(appends, context=context)
+                except WrongExpectedVersion as conflict:
+                    if conflict.stream_id != stream:
+                        raise
+                    await back_off(attempt)
+        raise RuntimeError(f"cohort {person.cohort_id}: too many concurrent changes")
+
+    async def record_kpj(self, command: RecordKpj, context: Context) -> list[AppendResult]:
+        return await self._on_participant(command.participant_id, command, context)
+
+    async def change_funder(self, command: ChangeFunder, context: Context) -> list[AppendResult]:
+        return await self._on_participant(command.participant_id, command, context)
+
+    async def _on_participant(
+        self, participant_id: str, command: RecordKpj | ChangeFunder, context: Context
+    ) -> list[AppendResult]:
+        stream = participant_stream(participant_id)
+        for attempt in range(MAX_ATTEMPTS):
+            state, version = await self._participants.load(self._store, stream)
+            events = (
+                participants.decide_kpj(command, state)
+                if isinstance(command, RecordKpj)
+                else participants.decide_funder(command, state)
+            )
+            if not events:
+                return []
+            try:
+                return await self._store.append_many(
+                    [StreamAppend(stream, events, version)], context=context
+                )
+            except WrongExpectedVersion:
+                await back_off(attempt)
+        raise RuntimeError(f"participant {participant_id}: too many concurrent changes")
+
+    def _enrolments(
+        self, events: list[Event], cohort_id: str, state: cohorts.CohortState
+    ) -> list[StreamAppend]:
+        """Each participant promoted from the waiting list is told in their own stream; their
+        membership starts today, or when the cohort's (new) coverage period starts."""
+        today = business_date(self._clock())
+        start = self._cohorts.decider.fold(events, state).coverage_start or today
+        enrolled_on = max(today, start)
+        return [
+            StreamAppend(
+                participant_stream(e.participant_id),
+                [
+                    ParticipantEnrolled(
+                        participant_id=e.participant_id,
+                        cohort_id=cohort_id,
+                        enrolled_on=enrolled_on,
+                    )
+                ],
+                ANY,
+            )
+            for e in events
+            if isinstance(e, PromotedFromWaitlist)
+        ]
