@@ -379,6 +379,14 @@ class EventStore:
         rows = await self._pool.fetch(_READ_STREAM, stream_id, from_version, up_to, as_known_at)
         return await self._records(rows)
 
+    async def existing_streams(self, stream_ids: Sequence[str]) -> set[str]:
+        """Which of these streams have events."""
+        rows = await self._pool.fetch(
+            "SELECT stream_id FROM events WHERE stream_id = ANY($1::text[]) AND stream_version = 1",
+            list(stream_ids),
+        )
+        return {r[0] for r in rows}
+
     async def stream_version(self, stream_id: str) -> int:
         """The stream's current version; 0 when it has no events."""
         return await self._version(stream_id)

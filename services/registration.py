@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
 import msgspec
@@ -25,6 +25,7 @@ from events.catalog import (
     ParticipantWaitlisted,
     PromotedFromWaitlist,
     SlotTaken,
+    WaitlistJoined,
 )
 from events.errors import WrongExpectedVersion
 from events.personal import LookupHasher
@@ -43,7 +44,7 @@ from services.commands import (
 )
 from services.decider import MAX_ATTEMPTS, Decider, StateCache, back_off
 from services.domain.calendar import business_date
-from services.domain.errors import Duplicate, FieldError, ValidationFailed
+from services.domain.errors import DomainError, Duplicate, FieldError, ValidationFailed
 from services.domain.nik import check_identity, normalise_nik, parse_nik
 from services.domain.policy import Policy
 from services.domain.rates import MIN_DECLARED_INCOME
@@ -54,6 +55,8 @@ OCCUPATIONS = (
     "pedagang kaki lima", "pemulung", "buruh harian lepas",
 )  # fmt: skip
 _PHONE = re.compile(r"(?:\+62|62|0)8[0-9]{7,11}")
+CHUNK = 500
+"""Registrations appended together: one round trip for many, still small enough to retry."""
 _PARTICIPANT_NAMESPACE = uuid.UUID("6f1f7b52-6a1e-4c55-9a51-0a9d7f2b3c11")
 
 
@@ -157,12 +160,44 @@ class Registrar:
     # -- registration ----------------------------------------------------------------------------
 
     async def register(self, command: RegisterWorker, context: Context) -> Registration:
+        """Register one worker; raises the domain error that refused it."""
+        (outcome,) = await self.register_many([command], context)
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
+    async def register_many(
+        self, commands: Sequence[RegisterWorker], context: Context
+    ) -> list[Registration | DomainError]:
+        """Register many workers (a regency's list): each gets its registration or the error
+        that refused it. Valid ones go to their cohort in chunks, one append per chunk, in the
+        order given: that order is the order of arrival for slots and the waiting list."""
         today = business_date(self._clock())
+        outcomes: list[Registration | DomainError | None] = [None] * len(commands)
+        by_cohort: dict[str, list[tuple[int, ParticipantRegistered]]] = {}
+        seen: set[str] = set()
+        for n, command in enumerate(commands):
+            try:
+                registered = self._registered(command, today)
+            except DomainError as refused:
+                outcomes[n] = refused
+                continue
+            if registered.participant_id in seen:
+                outcomes[n] = Duplicate("participant", "NIK", existing=registered.participant_id)
+                continue
+            seen.add(registered.participant_id)
+            by_cohort.setdefault(command.cohort_id, []).append((n, registered))
+        for cohort_id, rows in by_cohort.items():
+            for start in range(0, len(rows), CHUNK):
+                await self._register_chunk(cohort_id, rows[start : start + CHUNK], outcomes,
+                                           context, today)  # fmt: skip
+        return [o for o in outcomes if o is not None]
+
+    def _registered(self, command: RegisterWorker, today: date) -> ParticipantRegistered:
         nik = validate_registration(command, self._regions, today)
         nik_hash = self._lookup.nik(nik)
-        participant_id = participant_id_for(nik_hash)
-        registered = ParticipantRegistered(
-            participant_id=participant_id, cohort_id=command.cohort_id, nik=nik,
+        return ParticipantRegistered(
+            participant_id=participant_id_for(nik_hash), cohort_id=command.cohort_id, nik=nik,
             nik_hash=nik_hash, name=command.name.strip(),
             birth_date=command.birth_date.isoformat(), sex=command.sex,
             phone=re.sub(r"[\s\-]", "", command.phone), kecamatan=command.kecamatan,
@@ -170,40 +205,90 @@ class Registrar:
             declared_income=command.declared_income, priority=command.priority,
             policy_version=self._policy.version,
         )  # fmt: skip
-        stream = cohort_stream(command.cohort_id)
+
+    async def _register_chunk(
+        self,
+        cohort_id: str,
+        rows: list[tuple[int, ParticipantRegistered]],
+        outcomes: list[Registration | DomainError | None],
+        context: Context,
+        today: date,
+    ) -> None:
+        stream = cohort_stream(cohort_id)
+        existing = await self._store.existing_streams(
+            [participant_stream(r.participant_id) for _, r in rows]
+        )
+        pending = []
+        for n, registered in rows:
+            if participant_stream(registered.participant_id) in existing:
+                outcomes[n] = Duplicate("participant", "NIK", existing=registered.participant_id)
+            else:
+                pending.append((n, registered))
         async with self._cohorts.lock(stream):
             for attempt in range(MAX_ATTEMPTS):
+                if not pending:
+                    return
                 state, version = await self._cohorts.load(self._store, stream)
-                decision = cohorts.decide_registration(
-                    command.cohort_id, participant_id, command.priority, state
-                )
-                outcome: Event
-                if isinstance(decision, SlotTaken):
-                    outcome = ParticipantEnrolled(
-                        participant_id=participant_id, cohort_id=command.cohort_id,
-                        enrolled_on=max(today, state.coverage_start or today),
-                    )  # fmt: skip
-                else:
-                    outcome = ParticipantWaitlisted(
-                        participant_id=participant_id, cohort_id=command.cohort_id
-                    )
                 try:
-                    results = await self._store.append_many(
-                        [
-                            StreamAppend(participant_stream(participant_id), [registered, outcome],
-                                         NO_STREAM),
-                            StreamAppend(stream, [decision], version),
-                        ],
-                        context=context,
-                    )  # fmt: skip
+                    decided = self._decide_chunk(cohort_id, pending, state, today)
+                except DomainError as refused:  # the cohort is unknown or not open
+                    for n, _ in pending:
+                        outcomes[n] = refused
+                    return
+                appends = [
+                    StreamAppend(participant_stream(r.participant_id), [r, outcome], NO_STREAM)
+                    for (_, r), (_, outcome) in zip(pending, decided, strict=True)
+                ]
+                appends.append(StreamAppend(stream, [d for d, _ in decided], version))
+                try:
+                    results = await self._store.append_many(appends, context=context)
                 except WrongExpectedVersion as conflict:
                     if conflict.stream_id == stream:  # another registration came first
                         await back_off(attempt)
                         continue
-                    raise Duplicate("participant", "NIK", existing=participant_id) from None
-                status = "enrolled" if isinstance(decision, SlotTaken) else "waitlisted"
-                return Registration(participant_id, status, results[-1].last_position)
-        raise RuntimeError(f"cohort {command.cohort_id}: too many concurrent registrations")
+                    # registered meanwhile by someone else: a duplicate; the others go on
+                    pending = [(n, r) for n, r in pending if not self._refuse_duplicate(
+                        n, r, conflict.stream_id, outcomes)]  # fmt: skip
+                    continue
+                for (n, r), (decision, _), result in zip(pending, decided, results, strict=False):
+                    status = "enrolled" if isinstance(decision, SlotTaken) else "waitlisted"
+                    outcomes[n] = Registration(r.participant_id, status, result.last_position)
+                return
+        raise RuntimeError(f"cohort {cohort_id}: too many concurrent registrations")
+
+    def _decide_chunk(
+        self,
+        cohort_id: str,
+        pending: list[tuple[int, ParticipantRegistered]],
+        state: cohorts.CohortState,
+        today: date,
+    ) -> list[tuple[SlotTaken | WaitlistJoined, Event]]:
+        """Each registration in turn against the cohort as the previous ones left it."""
+        decided: list[tuple[SlotTaken | WaitlistJoined, Event]] = []
+        for _, registered in pending:
+            pid = registered.participant_id
+            decision = cohorts.decide_registration(cohort_id, pid, registered.priority, state)
+            state = cohorts.evolve(state, decision)
+            outcome: Event = (
+                ParticipantEnrolled(participant_id=pid, cohort_id=cohort_id,
+                                    enrolled_on=max(today, state.coverage_start or today))
+                if isinstance(decision, SlotTaken)
+                else ParticipantWaitlisted(participant_id=pid, cohort_id=cohort_id)
+            )  # fmt: skip
+            decided.append((decision, outcome))
+        return decided
+
+    @staticmethod
+    def _refuse_duplicate(
+        n: int,
+        registered: ParticipantRegistered,
+        stream_id: str,
+        outcomes: list[Registration | DomainError | None],
+    ) -> bool:
+        if participant_stream(registered.participant_id) != stream_id:
+            return False
+        outcomes[n] = Duplicate("participant", "NIK", existing=registered.participant_id)
+        return True
 
     async def leave(self, command: LeaveCohort, context: Context) -> list[AppendResult]:
         """The participant leaves their cohort; the next in line takes the slot."""

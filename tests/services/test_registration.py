@@ -120,3 +120,22 @@ async def test_the_quota_holds_under_concurrent_registration(
     first_wait = next(i for i, e in enumerate(log) if isinstance(e, WaitlistJoined))
     assert all(isinstance(e, WaitlistJoined) for e in log[first_wait:])  # arrival order
     assert (await registrars[1].cohort(cohort_id)).enrolled == 1984
+
+
+async def test_the_reference_cohort_registers_as_one_list_and_a_rerun_changes_nothing(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    """Kepahiang: 1,984 workers enrolled; the list handed over again registers nobody twice."""
+    cohort_id = await open_cohort(registrar, admin, quota=1984)
+    rows = [worker(cohort_id, 50_000 + n) for n in range(1984)]
+    rows.insert(7, msgspec.structs.replace(rows[3], name="Same NIK again"))  # twice in the file
+    rows.insert(9, msgspec.structs.replace(rows[4], declared_income=500_000))  # invalid row
+
+    outcomes = await registrar.register_many(rows, admin)
+
+    enrolled = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(enrolled) == 1984 and {o.status for o in enrolled} == {"enrolled"}
+    assert isinstance(outcomes[7], Duplicate) and isinstance(outcomes[9], ValidationFailed)
+    rerun = await registrar.register_many(rows, admin)
+    assert all(isinstance(o, Duplicate | ValidationFailed) for o in rerun)
+    assert (await registrar.cohort(cohort_id)).enrolled == 1984
