@@ -12,7 +12,9 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -36,6 +38,10 @@ bench_app = typer.Typer(
     help="Measure Jaga's building blocks on this machine.", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
+cohorts_app = typer.Typer(help="Cohorts: funded intakes of workers.", no_args_is_help=True)
+app.add_typer(cohorts_app, name="cohorts")
+import_app = typer.Typer(help="Import data handed over by the regency.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 personal_app = typer.Typer(
     help="Personal data (UU 27/2022): erasure by key destruction, master-key rotation.",
     no_args_is_help=True,
@@ -90,6 +96,106 @@ def bench_store(
             main(services.database_url)
         else:
             main(services.database_url, seconds=seconds)
+
+
+@cohorts_app.command("create")
+def cohorts_create(
+    cohort_id: Annotated[str, typer.Option("--id", help="Short id, e.g. kph2025.")],
+    name: Annotated[str, typer.Option()],
+    sponsor: Annotated[str, typer.Option(help='e.g. "APBD Kabupaten Kepahiang".')],
+    budget_year: Annotated[int, typer.Option()],
+    quota: Annotated[int, typer.Option()],
+    coverage_start: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])],
+    coverage_end: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"])],
+    budget_allocation: Annotated[int, typer.Option(help="Rupiah.")],
+    legal_basis: Annotated[list[str], typer.Option(help="Repeat for each reference.")],
+    actor: Annotated[str, typer.Option(help="The administrator creating it.")],
+    programme: Annotated[list[str], typer.Option(help="JKK, JKM, JHT.")] = ["JKK", "JKM"],  # noqa: B006
+    open_now: Annotated[bool, typer.Option("--open/--no-open", help="Open it at once.")] = True,
+) -> None:
+    """Create a cohort (and open it for registration)."""
+    from services.commands import CreateCohort, OpenCohort
+
+    command = CreateCohort(
+        cohort_id=cohort_id, name=name, sponsor=sponsor, budget_year=budget_year, quota=quota,
+        programmes=programme, coverage_start=coverage_start.date(),
+        coverage_end=coverage_end.date(), budget_allocation=budget_allocation,
+        legal_basis=legal_basis,
+    )  # fmt: skip
+    commands = [command, OpenCohort(cohort_id)] if open_now else [command]
+    _administer(commands, actor)
+    console.print(f"Cohort {cohort_id} created{' and open' if open_now else ''}.")
+
+
+def _administer(commands: list[Any], actor: str) -> None:
+    from services import bootstrap
+    from services.domain.errors import DomainError
+
+    settings = _settings()
+    with _services(settings) as services:
+        _migrate(services.database_url)
+
+        async def run() -> None:
+            store = await _event_store(settings, services)
+            try:
+                registrar = bootstrap.registrar(settings, store)
+                for command in commands:
+                    await registrar.administer(command, _admin_context(actor))
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(run())
+        except DomainError as refused:
+            console.print(f"[red]Refused:[/] {refused}")
+            raise typer.Exit(1) from None
+
+
+@import_app.command("participants")
+def import_participants(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX list.")],
+    cohort: Annotated[str, typer.Option(help="The cohort to register the workers into.")],
+    actor: Annotated[str, typer.Option(help="Who hands the list over (recorded on events).")],
+    report: Annotated[
+        Path | None, typer.Option(help="Where to write the rejected rows (CSV).")
+    ] = None,
+) -> None:
+    """Register the workers of a regency's list; rejected rows go to a report with reasons."""
+    from rich.progress import Progress
+
+    from events.store import Context
+    from services import bootstrap
+    from services.importer import ImportFileError, import_participants, write_rejections
+
+    settings = _settings()
+    report_path = report or file.with_name(f"{file.stem}-ditolak.csv")
+    with _services(settings) as services:
+        _migrate(services.database_url)
+
+        async def run() -> None:
+            store = await _event_store(settings, services)
+            try:
+                registrar = bootstrap.registrar(settings, store)
+                with Progress(console=console) as bar:
+                    task = bar.add_task(f"Import {file.name}", total=None)
+                    result = await import_participants(
+                        registrar, file, cohort, Context(actor=f"registrar:{actor}"),
+                        progress=lambda done: bar.update(task, completed=done),
+                    )  # fmt: skip
+            finally:
+                await store.close()
+            write_rejections(result, report_path)
+            console.print(
+                f"{result.rows} rows: {result.enrolled} enrolled, {result.waitlisted} on the "
+                f"waiting list, {result.already_registered} already registered, "
+                f"{len(result.rejected)} rejected (see {report_path})."
+            )
+
+        try:
+            asyncio.run(run())
+        except ImportFileError as exc:
+            console.print(f"[red]Cannot import {file}:[/] {exc}")
+            raise typer.Exit(1) from None
 
 
 @personal_app.command("erase")
@@ -200,13 +306,9 @@ def _print_services(services: ResolvedServices) -> None:
 
 
 async def _event_store(settings: Settings, services: ResolvedServices) -> EventStore:
-    """The event store with every event type and the keyring for personal data."""
-    from events.catalog import registry
-    from events.store import EventStore
-    from services.secrets import resolve_secrets
+    from services.bootstrap import event_store
 
-    master = resolve_secrets(settings).master()
-    return await EventStore.connect(services.database_url, registry, master, min_size=1, max_size=4)
+    return await event_store(settings, services.database_url, min_size=1, max_size=4)
 
 
 def _admin_context(actor: str) -> Context:
