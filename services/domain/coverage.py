@@ -1,0 +1,759 @@
+"""Contributions, membership periods and coverage, derived from a participant's payment history.
+
+Pure and I/O-free: the facts come in as plain Structs (`ContributionFacts`), the working-day
+calendar as a `due_date(month) -> date` callable, the rate table as `amount_due(month) -> int`,
+and the evaluation date as `today`. `contribution_history` folds the facts into a
+`ContributionHistory`; `is_covered(history, day)` answers "was the participant covered on day D?"
+with the reason.
+
+Modelling choices (domain.md "Contributions" and "Coverage (policy)"):
+
+- A month is a `Month(year, month)` Struct (ordered, hashable). Business dates are WIB
+  (UTC+7, no daylight saving); payment instants must be timezone-aware and are read as their WIB
+  date. A payment recorded on the due date is on time.
+- Payments are deduplicated by `reference` (the first occurrence wins; a reference is reversed
+  when any occurrence is). Reversed payments count as never paid. Payments whose WIB date is after
+  `today`, and a death or disability after `today`, are not yet known and are ignored.
+- Money is applied in payment order (WIB date, instant, reference). Within a payment it goes to
+  the named months in calendar order, each taking what it still owes; a month that cannot take
+  money is skipped (not a member then, membership ended, or its arrears window closed). What is
+  left is held as credit (policy `overpayment="hold_as_credit"`; or listed as a refund). An
+  under-payment therefore fills the earliest named months and leaves the last one short.
+- A month is paid at the instant of the payment that completes it. Arrears are payable up to and
+  including the due date of the month `arrears_limit_months` later (3: month M until due(M+3)).
+- Membership ends (lapses) when, at the end of due(K), months K-3..K of the current period are all
+  unpaid: it ended on due(K) + 1 day, its last month is K. A death or total permanent disability on
+  day X ends it on X + 1 day (last month: X's month); contributions applied to months after X's
+  month are refunded to whoever paid them.
+- Re-joining is a fact (`rejoins`: the first month of each new membership). It starts a new period,
+  with month counts (waiting periods) from zero, when the previous period has ended by the first
+  day of that month; otherwise it has no effect and is listed in `ineffective_rejoins`. Money paid
+  for months in no period (after a lapse, before a re-join) is held as credit.
+- Coverage (policy): a day is covered when it lies in a membership period and its month's
+  contribution was complete by the due date, or on a date before that day. A late payment does not
+  cover the days while the month was unpaid, nor the day it was paid.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Literal
+
+import msgspec
+
+from services.domain.money import rupiah
+
+WIB = timezone(timedelta(hours=7), "WIB")
+"""Asia/Jakarta: UTC+7 all year (Indonesia has had no daylight saving since 1964)."""
+
+
+class Month(msgspec.Struct, frozen=True, order=True):
+    """A calendar month, e.g. `Month(2025, 10)` for October 2025 ("2025-10")."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"month must be 1..12, got {self.year}-{self.month}")
+
+    @classmethod
+    def of(cls, day: date) -> Month:
+        return cls(day.year, day.month)
+
+    @classmethod
+    def from_index(cls, index: int) -> Month:
+        return cls(index // 12, index % 12 + 1)
+
+    @property
+    def index(self) -> int:
+        """Months since year 0: consecutive months have consecutive indexes."""
+        return self.year * 12 + self.month - 1
+
+    def __add__(self, months: int) -> Month:
+        return Month.from_index(self.index + months)
+
+    def months_since(self, other: Month) -> int:
+        return self.index - other.index
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return (self + 1).first_day - timedelta(days=1)
+
+    def days(self) -> Iterator[date]:
+        day, last = self.first_day, self.last_day
+        while day <= last:
+            yield day
+            day += timedelta(days=1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def wib_date(instant: datetime) -> date:
+    """The WIB business date of an instant; naive datetimes are refused."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"instant {instant.isoformat()} has no time zone; store instants in UTC")
+    return instant.astimezone(WIB).date()
+
+
+# --- facts -------------------------------------------------------------------------------------
+
+
+class Payment(msgspec.Struct, frozen=True, kw_only=True):
+    """A contribution payment: who paid how much for which months, and when it was paid."""
+
+    reference: str
+    payer: str
+    months: tuple[Month, ...]
+    paid_at: datetime
+    amount: int
+    reversed: bool = False
+
+
+class CessationKind(StrEnum):
+    DEATH = "death"
+    TOTAL_DISABILITY = "total_disability"
+
+
+class Cessation(msgspec.Struct, frozen=True, kw_only=True):
+    """Death or total permanent disability: membership ends, later months are refunded."""
+
+    kind: CessationKind
+    on: date
+
+
+class ContributionFacts(msgspec.Struct, frozen=True, kw_only=True):
+    """What is known about one participant's contributions."""
+
+    start: Month
+    payments: tuple[Payment, ...] = ()
+    rejoins: tuple[Month, ...] = ()
+    cessation: Cessation | None = None
+
+
+class CoverageRules(msgspec.Struct, frozen=True, kw_only=True):
+    """The policy readings behind this module, as one named, versioned setting."""
+
+    version: str = "coverage/2025.1"
+    arrears_limit_months: int = 3
+    """Arrears payable for at most this many months; one more unpaid month ends the membership."""
+    overpayment: Literal["hold_as_credit", "refund"] = "hold_as_credit"
+    """Money a payment cannot apply: held as credit (default) or listed as a refund."""
+    late_payment_covers_unpaid_days: bool = False
+    """When true, a late payment also covers the days while its month was unpaid."""
+
+
+DEFAULT_COVERAGE_RULES = CoverageRules()
+
+
+# --- derived -----------------------------------------------------------------------------------
+
+
+class EndReason(StrEnum):
+    LAPSED = "lapsed"
+    DEATH = "death"
+    TOTAL_DISABILITY = "total_disability"
+
+
+class MembershipPeriod(msgspec.Struct, frozen=True, kw_only=True):
+    """One membership: from the first day of `start_month` to the day before `ended_on`."""
+
+    number: int
+    start_month: Month
+    starts_on: date
+    end_month: Month | None = None
+    ended_on: date | None = None
+    """The first day no longer a member (None: still a member)."""
+    end_reason: EndReason | None = None
+
+    def includes(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ended_on is None or day < self.ended_on)
+
+    def has_month(self, month: Month) -> bool:
+        return self.start_month <= month and (self.end_month is None or month <= self.end_month)
+
+
+class MonthStatus(StrEnum):
+    PAID_ON_TIME = "paid_on_time"
+    PAID_LATE = "paid_late"
+    NOT_YET_DUE = "not_yet_due"
+    IN_ARREARS = "in_arrears"
+    """Past its due date, not (fully) paid, still payable."""
+    UNPAID = "unpaid"
+    """Not (fully) paid and no longer payable: arrears window closed or membership ended."""
+
+
+class Allocation(msgspec.Struct, frozen=True, kw_only=True):
+    reference: str
+    payer: str
+    amount: int
+    paid_at: datetime
+
+
+class MonthRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One contribution month of a membership period, as of the history's `as_of` date."""
+
+    month: Month
+    period: int
+    due_on: date
+    amount_due: int
+    amount_paid: int
+    status: MonthStatus
+    paid_on: date | None = None
+    """WIB date of the payment that completed the month."""
+    paid_at: datetime | None = None
+    paid_by: str | None = None
+    """Reference of the payment that completed the month."""
+    allocations: tuple[Allocation, ...] = ()
+
+    @property
+    def shortfall(self) -> int:
+        return self.amount_due - self.amount_paid
+
+
+class Credit(msgspec.Struct, frozen=True, kw_only=True):
+    """Money of a payment that no month took: held for the payer."""
+
+    reference: str
+    payer: str
+    amount: int
+    reason: str
+
+
+class Refund(msgspec.Struct, frozen=True, kw_only=True):
+    """Money owed back to a payer: months after a death or disability (or policy over-payment)."""
+
+    reference: str
+    payer: str
+    amount: int
+    reason: str
+    month: Month | None = None
+
+
+class ContributionHistory(msgspec.Struct, frozen=True, kw_only=True):
+    as_of: date
+    rules: CoverageRules
+    periods: tuple[MembershipPeriod, ...]
+    months: tuple[MonthRecord, ...]
+    arrears_months: int
+    arrears_amount: int
+    credits: tuple[Credit, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+    lapses_on: date | None = None
+    """If nothing more is paid, the current membership ends on this day (None: not active)."""
+    ineffective_rejoins: tuple[Month, ...] = ()
+    cessation: Cessation | None = None
+
+    @property
+    def credit_total(self) -> int:
+        return sum(credit.amount for credit in self.credits)
+
+    @property
+    def refund_total(self) -> int:
+        return sum(refund.amount for refund in self.refunds)
+
+    @property
+    def current_period(self) -> MembershipPeriod | None:
+        """The last period if it has not ended."""
+        last = self.periods[-1]
+        return last if last.ended_on is None else None
+
+    def month(self, month: Month) -> MonthRecord | None:
+        for record in self.months:
+            if record.month == month:
+                return record
+        return None
+
+
+class CoverageReason(StrEnum):
+    PAID_ON_TIME = "paid_on_time"
+    PAID_BEFORE_DAY = "paid_before_day"
+    LATE_PAYMENT_COVERS = "late_payment_covers"
+    NOT_A_MEMBER = "not_a_member"
+    MONTH_UNPAID = "month_unpaid"
+    PAID_AFTER_DAY = "paid_after_day"
+
+
+class Coverage(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to "was the participant covered on `day`?", with the reason."""
+
+    day: date
+    covered: bool
+    reason: CoverageReason
+    explanation: str
+    month: Month
+    period: int | None = None
+    payment_reference: str | None = None
+    paid_on: date | None = None
+    rules_version: str = ""
+
+
+# --- the fold ----------------------------------------------------------------------------------
+
+
+class _Period:
+    __slots__ = ("end_month", "end_reason", "ended_on", "number", "start_month")
+
+    def __init__(self, number: int, start_month: Month) -> None:
+        self.number = number
+        self.start_month = start_month
+        self.end_month: Month | None = None
+        self.ended_on: date | None = None
+        self.end_reason: EndReason | None = None
+
+    def has_month(self, month: Month) -> bool:
+        return self.start_month <= month and (self.end_month is None or month <= self.end_month)
+
+    def end(self, month: Month, ended_on: date, reason: EndReason) -> None:
+        self.end_month, self.ended_on, self.end_reason = month, ended_on, reason
+
+    def freeze(self) -> MembershipPeriod:
+        return MembershipPeriod(
+            number=self.number,
+            start_month=self.start_month,
+            starts_on=self.start_month.first_day,
+            end_month=self.end_month,
+            ended_on=self.ended_on,
+            end_reason=self.end_reason,
+        )
+
+
+_REFUND = "refund"
+
+
+class _Fold:
+    """Replays payments, due dates, re-joins and a cessation in date order."""
+
+    def __init__(
+        self,
+        facts: ContributionFacts,
+        today: date,
+        due_date: Callable[[Month], date],
+        amount_due: Callable[[Month], int],
+        rules: CoverageRules,
+    ) -> None:
+        if rules.arrears_limit_months < 0:
+            raise ValueError(f"arrears_limit_months must be >= 0, got {rules.arrears_limit_months}")
+        self.facts, self.today, self.rules = facts, today, rules
+        self._due_date, self._amount_due = due_date, amount_due
+        self._due_dates: dict[Month, date] = {}
+        self._amounts: dict[Month, int] = {}
+        known = facts.cessation is not None and facts.cessation.on <= today
+        self.cessation = facts.cessation if known else None
+        self.cease_month = Month.of(self.cessation.on) if self.cessation else None
+        self.periods = [_Period(1, facts.start)]
+        self.pending_rejoins = sorted(set(facts.rejoins))
+        self.ineffective: list[Month] = []
+        self.paid: dict[Month, int] = {}
+        self.allocations: dict[Month, list[Allocation]] = {}
+        self.completed: dict[Month, tuple[date, datetime, str]] = {}
+        self.refund_paid: dict[Month, int] = {}
+        self.credits: list[Credit] = []
+        self.refunds: list[Refund] = []
+
+    # rates and calendar, each asked once per month
+    def due_on(self, month: Month) -> date:
+        if month not in self._due_dates:
+            self._due_dates[month] = self._due_date(month)
+        return self._due_dates[month]
+
+    def due_amount(self, month: Month) -> int:
+        if month not in self._amounts:
+            amount = self._amount_due(month)
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+                raise ValueError(f"amount due for {month} must be a positive int, got {amount!r}")
+            self._amounts[month] = amount
+        return self._amounts[month]
+
+    def run(self) -> None:
+        events: list[tuple[tuple[object, ...], Callable[[], None]]] = []
+        for payment in _effective_payments(self.facts.payments, self.today):
+            day = wib_date(payment.paid_at)
+            key = (day, 1, payment.paid_at, payment.reference)
+            events.append((key, lambda p=payment, d=day: self.apply(p, d)))
+        for rejoin in self.pending_rejoins:
+            key = (rejoin.first_day, 0, rejoin.index)
+            events.append((key, lambda r=rejoin: self.rejoin(r)))
+        if self.cessation is not None:
+            events.append(((self.cessation.on, 2), self.cease))
+        month = self.facts.start
+        while month <= Month.of(self.today):
+            if self.due_on(month) < self.today:
+                events.append(((self.due_on(month), 3, month.index), lambda k=month: self.check(k)))
+            month += 1
+        events.sort(key=lambda event: event[0])
+        for _, handle in events:
+            handle()
+        for rejoin in list(self.pending_rejoins):  # starting after today, as known today
+            self.rejoin(rejoin)
+        self.release_months_outside_periods()
+
+    def period_of(self, month: Month) -> _Period | None:
+        for period in self.periods:
+            if period.has_month(month):
+                return period
+        return None
+
+    def not_payable(self, month: Month, day: date) -> str | None:
+        """Why `month` cannot take money paid on `day` (None: it can; _REFUND: refund it)."""
+        if self.cease_month is not None and month > self.cease_month:
+            return _REFUND
+        if month < self.periods[0].start_month:
+            return f"{month} is before membership started ({self.periods[0].start_month})"
+        period = self.period_of(month)
+        if period is not None:
+            if period.ended_on is not None and day >= period.ended_on:
+                return f"{month}: membership ended on {period.ended_on} ({period.end_reason})"
+            closes = self.due_on(month + self.rules.arrears_limit_months)
+            if day > closes:
+                return f"{month}: arrears window closed on {closes}"
+            return None
+        last = self.periods[-1]
+        if last.end_month is not None and month > last.end_month:
+            upcoming = next((r for r in self.pending_rejoins if r > last.end_month), None)
+            if upcoming is not None and upcoming <= month:
+                return None  # paid ahead for the membership that re-joining will start
+            return f"{month}: not a member (membership ended on {last.ended_on})"
+        return f"{month}: not a member (between memberships)"
+
+    def apply(self, payment: Payment, day: date) -> None:
+        remaining = payment.amount
+        skipped: list[str] = []
+        for month in sorted(set(payment.months)):
+            if remaining == 0:
+                break
+            why = self.not_payable(month, day)
+            if why == _REFUND:
+                owed = self.due_amount(month) - self.refund_paid.get(month, 0)
+                take = min(remaining, owed)
+                if take > 0:
+                    self.refund_paid[month] = self.refund_paid.get(month, 0) + take
+                    remaining -= take
+                    assert self.cessation is not None
+                    self.refunds.append(
+                        Refund(
+                            reference=payment.reference,
+                            payer=payment.payer,
+                            amount=take,
+                            month=month,
+                            reason=f"paid for {month}, after the participant's "
+                            f"{self.cessation.kind} on {self.cessation.on}",
+                        )
+                    )
+                continue
+            if why is not None:
+                skipped.append(why)
+                continue
+            owed = self.due_amount(month) - self.paid.get(month, 0)
+            if owed == 0:
+                skipped.append(f"{month}: already paid")
+                continue
+            take = min(remaining, owed)
+            remaining -= take
+            self.paid[month] = self.paid.get(month, 0) + take
+            self.allocations.setdefault(month, []).append(
+                Allocation(
+                    reference=payment.reference,
+                    payer=payment.payer,
+                    amount=take,
+                    paid_at=payment.paid_at,
+                )
+            )
+            if take == owed:
+                self.completed[month] = (day, payment.paid_at, payment.reference)
+        if remaining > 0:
+            reason = "; ".join(skipped) if skipped else "over-payment"
+            self.hold(payment.reference, payment.payer, remaining, reason)
+
+    def hold(self, reference: str, payer: str, amount: int, reason: str) -> None:
+        if self.rules.overpayment == "refund":
+            self.refunds.append(
+                Refund(reference=reference, payer=payer, amount=amount, reason=reason)
+            )
+        else:
+            self.credits.append(
+                Credit(reference=reference, payer=payer, amount=amount, reason=reason)
+            )
+
+    def check(self, month: Month) -> None:
+        """End of due(`month`): more than `arrears_limit_months` unpaid months end membership."""
+        period = self.periods[-1]
+        if period.ended_on is not None:
+            return
+        if month.months_since(period.start_month) < self.rules.arrears_limit_months:
+            return
+        run = [month + -back for back in range(self.rules.arrears_limit_months + 1)]
+        if not any(m in self.completed for m in run):
+            period.end(month, self.due_on(month) + timedelta(days=1), EndReason.LAPSED)
+
+    def rejoin(self, month: Month) -> None:
+        self.pending_rejoins.remove(month)
+        last = self.periods[-1]
+        if (
+            last.end_reason is EndReason.LAPSED
+            and last.end_month is not None
+            and month > last.end_month
+            and last.ended_on is not None
+            and last.ended_on <= month.first_day
+        ):
+            self.periods.append(_Period(last.number + 1, month))
+        else:
+            self.ineffective.append(month)
+
+    def cease(self) -> None:
+        assert self.cessation is not None
+        last = self.periods[-1]
+        if last.ended_on is None:
+            reason = EndReason(self.cessation.kind.value)
+            last.end(Month.of(self.cessation.on), self.cessation.on + timedelta(days=1), reason)
+
+    def release_months_outside_periods(self) -> None:
+        """Money applied ahead to months that ended up in no membership becomes credit."""
+        for month in sorted(self.allocations):
+            if self.period_of(month) is not None:
+                continue
+            last_end = max(
+                (p.ended_on for p in self.periods if p.ended_on and p.end_month < month),
+                default=None,
+            )
+            for allocation in self.allocations.pop(month):
+                self.hold(
+                    allocation.reference,
+                    allocation.payer,
+                    allocation.amount,
+                    f"paid ahead for {month}, but membership ended on {last_end}",
+                )
+            self.paid.pop(month, None)
+            self.completed.pop(month, None)
+
+    def records(self) -> list[MonthRecord]:
+        records = []
+        for period in self.periods:
+            last = period.end_month
+            if last is None:
+                applied = [m for m in self.allocations if period.has_month(m)]
+                last = max([Month.of(self.today), *applied])
+            month = period.start_month
+            while month <= last:
+                records.append(self.record(month, period))
+                month += 1
+        return records
+
+    def record(self, month: Month, period: _Period) -> MonthRecord:
+        due_on = self.due_on(month)
+        completed = self.completed.get(month)
+        if completed is not None:
+            paid_on = completed[0]
+            status = MonthStatus.PAID_ON_TIME if paid_on <= due_on else MonthStatus.PAID_LATE
+        elif period.ended_on is not None and period.ended_on <= self.today:
+            status = MonthStatus.UNPAID
+        elif self.today <= due_on:
+            status = MonthStatus.NOT_YET_DUE
+        elif self.today <= self.due_on(month + self.rules.arrears_limit_months):
+            status = MonthStatus.IN_ARREARS
+        else:
+            status = MonthStatus.UNPAID
+        return MonthRecord(
+            month=month,
+            period=period.number,
+            due_on=due_on,
+            amount_due=self.due_amount(month),
+            amount_paid=self.paid.get(month, 0),
+            status=status,
+            paid_on=completed[0] if completed else None,
+            paid_at=completed[1] if completed else None,
+            paid_by=completed[2] if completed else None,
+            allocations=tuple(self.allocations.get(month, ())),
+        )
+
+    def lapses_on(self) -> date | None:
+        """If nothing more is paid: the day the current membership would end."""
+        period = self.periods[-1]
+        if period.ended_on is not None:
+            return None
+        window = self.rules.arrears_limit_months
+        month = Month.of(self.today)
+        if self.due_on(month) < self.today:
+            month += 1  # the checks up to yesterday's due dates are done
+        month = max(month, period.start_month + window)
+        latest = max([m for m in self.completed if period.has_month(m)], default=month)
+        # A run of unpaid months starts after the last paid month at the latest.
+        while any(month + -back in self.completed for back in range(window + 1)):
+            if month.months_since(latest) > window:
+                raise AssertionError(f"{month} is a run of unpaid months after {latest}")
+            month += 1
+        return self.due_on(month) + timedelta(days=1)
+
+
+def _effective_payments(payments: tuple[Payment, ...], today: date) -> list[Payment]:
+    """Validated, one per reference (the first wins; reversed if any copy is), known by today."""
+    first: dict[str, Payment] = {}
+    reversed_refs: set[str] = set()
+    for payment in payments:
+        if isinstance(payment.amount, bool) or not isinstance(payment.amount, int):
+            raise TypeError(f"payment {payment.reference}: amount must be an int rupiah amount")
+        if payment.amount <= 0:
+            raise ValueError(
+                f"payment {payment.reference}: amount must be positive, got {payment.amount}"
+            )
+        if not payment.months:
+            raise ValueError(f"payment {payment.reference} names no months")
+        wib_date(payment.paid_at)  # refuses naive instants
+        first.setdefault(payment.reference, payment)
+        if payment.reversed:
+            reversed_refs.add(payment.reference)
+    return [
+        payment
+        for reference, payment in first.items()
+        if reference not in reversed_refs and wib_date(payment.paid_at) <= today
+    ]
+
+
+def contribution_history(
+    facts: ContributionFacts,
+    *,
+    today: date,
+    due_date: Callable[[Month], date],
+    amount_due: Callable[[Month], int] | int,
+    rules: CoverageRules = DEFAULT_COVERAGE_RULES,
+) -> ContributionHistory:
+    """Fold a participant's contribution facts into months, periods, arrears, credit and refunds.
+
+    `due_date(month)` is the month's due date (the 15th, or the next working day);
+    `amount_due(month)` what the rate table in force asks for that month (or one fixed amount).
+    """
+    due = amount_due if callable(amount_due) else (lambda _month: amount_due)
+    fold = _Fold(facts, today, due_date, due, rules)
+    fold.run()
+    records = fold.records()
+    in_arrears = [r for r in records if r.status is MonthStatus.IN_ARREARS]
+    return ContributionHistory(
+        as_of=today,
+        rules=rules,
+        periods=tuple(period.freeze() for period in fold.periods),
+        months=tuple(records),
+        arrears_months=len(in_arrears),
+        arrears_amount=sum(r.shortfall for r in in_arrears),
+        credits=tuple(fold.credits),
+        refunds=tuple(fold.refunds),
+        lapses_on=None if fold.cessation else fold.lapses_on(),
+        ineffective_rejoins=tuple(fold.ineffective),
+        cessation=fold.cessation,
+    )
+
+
+# --- questions ---------------------------------------------------------------------------------
+
+
+def period_on(history: ContributionHistory, day: date) -> MembershipPeriod | None:
+    """The membership period that includes `day`, if any."""
+    starts = [period.starts_on for period in history.periods]
+    index = bisect.bisect_right(starts, day) - 1
+    if index < 0:
+        return None
+    period = history.periods[index]
+    return period if period.includes(day) else None
+
+
+def membership_months(history: ContributionHistory, day: date) -> int:
+    """Whole months of the membership that includes `day` (0 when not a member then).
+
+    Waiting periods count from the start of the current period: re-joining starts from zero.
+    """
+    period = period_on(history, day)
+    if period is None:
+        return 0
+    start = period.starts_on
+    months = (day.year - start.year) * 12 + day.month - start.month
+    return months - (1 if day.day < start.day else 0)
+
+
+def paid_months(history: ContributionHistory, day: date) -> int:
+    """Months up to `day`'s month, of the membership that includes `day`, paid by `day`."""
+    period = period_on(history, day)
+    if period is None:
+        return 0
+    return sum(
+        1
+        for record in history.months
+        if record.period == period.number
+        and record.month <= Month.of(day)
+        and record.paid_on is not None
+        and record.paid_on <= day
+    )
+
+
+def is_covered(history: ContributionHistory, day: date) -> Coverage:
+    """Was the participant covered on `day`? Says which payment covers it, or why not."""
+    month = Month.of(day)
+    base = {"day": day, "month": month, "rules_version": history.rules.version}
+    period = period_on(history, day)
+    if period is None:
+        return Coverage(
+            covered=False,
+            reason=CoverageReason.NOT_A_MEMBER,
+            explanation=_not_a_member(history, day),
+            **base,
+        )
+    base["period"] = period.number
+    record = history.month(month)
+    if record is None or record.paid_on is None:
+        paid = record.amount_paid if record else 0
+        due = f" ({rupiah(record.amount_due)} due {record.due_on})" if record else ""
+        part = f"; {rupiah(paid)} paid" if paid else ""
+        return Coverage(
+            covered=False,
+            reason=CoverageReason.MONTH_UNPAID,
+            explanation=f"the contribution for {month}{due} is not paid as of "
+            f"{history.as_of}{part}",
+            **base,
+        )
+    base["payment_reference"] = record.paid_by
+    base["paid_on"] = record.paid_on
+    paid = f"{month} paid on {record.paid_on} by payment {record.paid_by}"
+    if record.paid_on <= record.due_on:
+        return Coverage(
+            covered=True,
+            reason=CoverageReason.PAID_ON_TIME,
+            explanation=f"{paid}, by its due date {record.due_on}",
+            **base,
+        )
+    if record.paid_on < day:
+        return Coverage(
+            covered=True,
+            reason=CoverageReason.PAID_BEFORE_DAY,
+            explanation=f"{paid} (late, due {record.due_on}), before {day}",
+            **base,
+        )
+    if history.rules.late_payment_covers_unpaid_days:
+        return Coverage(
+            covered=True,
+            reason=CoverageReason.LATE_PAYMENT_COVERS,
+            explanation=f"{paid} (late, due {record.due_on}); rules {history.rules.version} "
+            "let a late payment cover the days while the month was unpaid",
+            **base,
+        )
+    return Coverage(
+        covered=False,
+        reason=CoverageReason.PAID_AFTER_DAY,
+        explanation=f"{paid}: late (due {record.due_on}) and not before {day}; a late payment "
+        "does not cover days while the month was unpaid",
+        **base,
+    )
+
+
+def _not_a_member(history: ContributionHistory, day: date) -> str:
+    first = history.periods[0]
+    if day < first.starts_on:
+        return f"membership starts on {first.starts_on}"
+    ended = [p for p in history.periods if p.ended_on is not None and p.ended_on <= day]
+    last = ended[-1]
+    return f"membership {last.number} ended on {last.ended_on} ({last.end_reason})"

@@ -1,0 +1,619 @@
+"""Contributions, membership and coverage (services/domain/coverage.py).
+
+Given a participant's contribution facts, when the history is folded as of a date, then the
+months, periods, arrears, credit, refunds and coverage follow domain.md "Contributions".
+
+The due date here is the 15th, or the next weekday (no holidays), standing in for the
+regency calendar; worked examples avoid months where the two would differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.domain.coverage import (
+    Cessation,
+    CessationKind,
+    ContributionFacts,
+    ContributionHistory,
+    CoverageReason,
+    CoverageRules,
+    EndReason,
+    Month,
+    MonthStatus,
+    Payment,
+    contribution_history,
+    is_covered,
+    membership_months,
+    paid_months,
+    period_on,
+)
+
+JKK_JKM = 16_800  # JKK + JKM at the minimum declared income
+SPONSOR = "APBD Kabupaten Kepahiang"
+OCT, NOV, DEC = Month(2025, 10), Month(2025, 11), Month(2025, 12)
+JAN, FEB, MAR, APR = Month(2026, 1), Month(2026, 2), Month(2026, 3), Month(2026, 4)
+
+
+def due(month: Month) -> date:
+    """The 15th, or the next weekday."""
+    day = date(month.year, month.month, 15)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    """`hour` o'clock WIB on `day`, as a UTC instant."""
+    wib = datetime(day.year, day.month, day.day, hour, tzinfo=timezone(timedelta(hours=7)))
+    return wib.astimezone(UTC)
+
+
+def pay(
+    reference: str,
+    months: tuple[Month, ...],
+    on: date,
+    amount: int | None = None,
+    *,
+    payer: str = SPONSOR,
+    reversed: bool = False,
+    hour: int = 10,
+) -> Payment:
+    return Payment(
+        reference=reference,
+        payer=payer,
+        months=months,
+        paid_at=at(on, hour),
+        amount=JKK_JKM * len(months) if amount is None else amount,
+        reversed=reversed,
+    )
+
+
+def history(
+    *payments: Payment,
+    today: date,
+    start: Month = OCT,
+    rejoins: tuple[Month, ...] = (),
+    cessation: Cessation | None = None,
+    amount_due: Callable[[Month], int] | int = JKK_JKM,
+    rules: CoverageRules | None = None,
+) -> ContributionHistory:
+    facts = ContributionFacts(start=start, payments=payments, rejoins=rejoins, cessation=cessation)
+    extra = {"rules": rules} if rules is not None else {}
+    return contribution_history(facts, today=today, due_date=due, amount_due=amount_due, **extra)
+
+
+def statuses(h: ContributionHistory) -> dict[str, MonthStatus]:
+    return {str(record.month): record.status for record in h.months}
+
+
+def covered(h: ContributionHistory, day: date) -> bool:
+    return is_covered(h, day).covered
+
+
+# --- worked examples ----------------------------------------------------------------------------
+
+
+def test_kepahiang_block_payment_on_time_covers_every_day_of_the_three_months() -> None:
+    # Given the regency pays Oct-Dec 2025 for a worker on 1 October (Rp16,800 x 3),
+    h = history(pay("SP2D-001", (OCT, NOV, DEC), date(2025, 10, 1)), today=date(2026, 1, 20))
+    # then the three months are paid on time, January is in arrears,
+    assert statuses(h) == {
+        "2025-10": MonthStatus.PAID_ON_TIME,
+        "2025-11": MonthStatus.PAID_ON_TIME,
+        "2025-12": MonthStatus.PAID_ON_TIME,
+        "2026-01": MonthStatus.IN_ARREARS,
+    }
+    assert (h.arrears_months, h.arrears_amount, h.credit_total) == (1, JKK_JKM, 0)
+    # and every day from 1 October to 31 December is covered by that payment.
+    for month in (OCT, NOV, DEC):
+        for day in month.days():
+            coverage = is_covered(h, day)
+            assert coverage.covered, coverage
+            assert coverage.reason is CoverageReason.PAID_ON_TIME
+            assert coverage.payment_reference == "SP2D-001"
+    assert not covered(h, date(2026, 1, 5))
+    assert not covered(h, date(2025, 9, 30))
+    # If nothing more is paid, months Jan-Apr unpaid end membership after due(Apr) = 15 Apr.
+    assert h.lapses_on == date(2026, 4, 16)
+
+
+@pytest.mark.parametrize(
+    ("day", "is_cov", "reason"),
+    [
+        (date(2025, 10, 1), False, CoverageReason.PAID_AFTER_DAY),
+        (date(2025, 10, 15), False, CoverageReason.PAID_AFTER_DAY),  # due date, still unpaid
+        (date(2025, 10, 20), False, CoverageReason.PAID_AFTER_DAY),  # the day it was paid
+        (date(2025, 10, 21), True, CoverageReason.PAID_BEFORE_DAY),
+        (date(2025, 10, 31), True, CoverageReason.PAID_BEFORE_DAY),
+        (date(2025, 11, 1), True, CoverageReason.PAID_ON_TIME),  # November paid ahead
+    ],
+)
+def test_a_late_payment_keeps_membership_but_does_not_cover_the_unpaid_days(
+    day: date, is_cov: bool, reason: CoverageReason
+) -> None:
+    # Given October (due 15 Oct) and November are paid on 20 October,
+    h = history(pay("BNI-77", (OCT, NOV), date(2025, 10, 20)), today=date(2025, 11, 30))
+    assert statuses(h)["2025-10"] is MonthStatus.PAID_LATE
+    assert statuses(h)["2025-11"] is MonthStatus.PAID_ON_TIME
+    # when asking about an accident on `day`, then:
+    coverage = is_covered(h, day)
+    assert (coverage.covered, coverage.reason) == (is_cov, reason), coverage.explanation
+
+
+def test_the_late_payment_policy_can_cover_the_unpaid_days_when_set() -> None:
+    rules = CoverageRules(version="test-lenient", late_payment_covers_unpaid_days=True)
+    h = history(pay("BNI-77", (OCT,), date(2025, 10, 20)), today=date(2025, 11, 1), rules=rules)
+    coverage = is_covered(h, date(2025, 10, 2))
+    assert coverage.covered and coverage.reason is CoverageReason.LATE_PAYMENT_COVERS
+    assert coverage.rules_version == "test-lenient"
+
+
+def test_under_payment_fills_the_earliest_months_and_leaves_arrears() -> None:
+    # Given Rp40,000 paid for Oct-Dec (Rp50,400 due),
+    h = history(pay("TRX-1", (OCT, NOV, DEC), date(2025, 10, 1), 40_000), today=date(2025, 12, 20))
+    # then October and November are paid, December is short by Rp10,400 and in arrears,
+    december = h.month(DEC)
+    assert december is not None
+    assert (december.amount_paid, december.shortfall) == (6_400, 10_400)
+    assert december.status is MonthStatus.IN_ARREARS
+    assert (h.arrears_months, h.arrears_amount) == (1, 10_400)
+    assert covered(h, date(2025, 11, 30))
+    unpaid = is_covered(h, date(2025, 12, 1))
+    assert unpaid.reason is CoverageReason.MONTH_UNPAID
+    assert "Rp6.400 paid" in unpaid.explanation
+    # and a top-up on 22 December completes it, late: covered from the next day.
+    topped = history(
+        pay("TRX-1", (OCT, NOV, DEC), date(2025, 10, 1), 40_000),
+        pay("TRX-2", (DEC,), date(2025, 12, 22), 10_400),
+        today=date(2025, 12, 31),
+    )
+    december = topped.month(DEC)
+    assert december is not None
+    assert (december.status, december.paid_by) == (MonthStatus.PAID_LATE, "TRX-2")
+    assert [a.amount for a in december.allocations] == [6_400, 10_400]
+    assert not covered(topped, date(2025, 12, 22))
+    assert covered(topped, date(2025, 12, 23))
+
+
+@pytest.mark.parametrize(
+    ("rules", "credit", "refund"),
+    [(None, 9_600, 0), (CoverageRules(version="t", overpayment="refund"), 0, 9_600)],
+)
+def test_over_payment_is_held_as_credit_by_policy(
+    rules: CoverageRules | None, credit: int, refund: int
+) -> None:
+    # Given Rp60,000 paid for Oct-Dec (Rp50,400 due),
+    h = history(
+        pay("TRX-9", (OCT, NOV, DEC), date(2025, 10, 1), 60_000),
+        today=date(2025, 12, 1),
+        rules=rules,
+    )
+    # then the months are paid and the Rp9,600 left is held (or refunded, by policy).
+    assert all(r.status is MonthStatus.PAID_ON_TIME for r in h.months)
+    assert (h.credit_total, h.refund_total) == (credit, refund)
+    held = [*h.credits, *h.refunds]
+    assert [(x.reference, x.payer, x.reason) for x in held] == [("TRX-9", SPONSOR, "over-payment")]
+
+
+def test_a_month_paid_twice_leaves_the_second_payment_as_credit() -> None:
+    h = history(
+        pay("A", (OCT,), date(2025, 10, 1)),
+        pay("B", (OCT,), date(2025, 10, 2), payer="worker"),
+        today=date(2025, 10, 31),
+    )
+    assert h.month(OCT).paid_by == "A"  # type: ignore[union-attr]
+    assert [(c.payer, c.amount, c.reason) for c in h.credits] == [
+        ("worker", JKK_JKM, "2025-10: already paid")
+    ]
+
+
+def test_the_same_reference_recorded_twice_is_one_payment() -> None:
+    same = pay("BRI-0042", (OCT, NOV), date(2025, 10, 1))
+    h = history(same, same, today=date(2025, 11, 30))
+    assert h.credit_total == 0
+    assert [len(r.allocations) for r in h.months] == [1, 1]
+
+
+def test_a_reversed_payment_counts_as_never_paid() -> None:
+    # Given the block payment bounced (its reversal is recorded),
+    h = history(
+        pay("SP2D-001", (OCT, NOV, DEC), date(2025, 10, 1)),
+        pay("SP2D-001", (OCT, NOV, DEC), date(2025, 10, 1), reversed=True),
+        today=date(2025, 12, 20),
+    )
+    # then no month is paid and no day is covered.
+    assert set(statuses(h).values()) == {MonthStatus.IN_ARREARS}
+    assert h.arrears_months == 3 and h.arrears_amount == 3 * JKK_JKM
+    assert not any(covered(h, day) for day in OCT.days())
+
+
+def test_rates_come_from_the_table_in_force_for_each_month() -> None:
+    # Given JHT is added from January 2026 (Rp36,800 a month),
+    def amount_due(month: Month) -> int:
+        return 36_800 if month >= JAN else JKK_JKM
+
+    h = history(
+        pay("X", (DEC, JAN), date(2025, 12, 1), 2 * JKK_JKM),
+        today=date(2026, 1, 31),
+        amount_due=amount_due,
+    )
+    # then paying December's rate for January leaves January short by Rp20,000.
+    assert h.month(DEC).status is MonthStatus.PAID_ON_TIME  # type: ignore[union-attr]
+    january = h.month(JAN)
+    assert january is not None
+    assert (january.amount_due, january.shortfall, january.status) == (
+        36_800,
+        20_000,
+        MonthStatus.IN_ARREARS,
+    )
+
+
+# --- membership ---------------------------------------------------------------------------------
+
+ONLY_OCTOBER = pay("OCT", (OCT,), date(2025, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("today", "arrears", "ended_on", "lapses_on"),
+    [
+        # Nov (due 17 Nov), Dec (15 Dec), Jan (15 Jan), Feb (16 Feb, 15th a Sunday) unpaid.
+        (date(2025, 12, 20), 2, None, date(2026, 2, 17)),
+        (date(2026, 2, 16), 3, None, date(2026, 2, 17)),  # Feb's due date: still a member
+        (date(2026, 2, 17), 0, date(2026, 2, 17), None),  # four unpaid months: ended
+    ],
+)
+def test_membership_ends_after_more_than_three_consecutive_unpaid_months(
+    today: date, arrears: int, ended_on: date | None, lapses_on: date | None
+) -> None:
+    h = history(ONLY_OCTOBER, today=today)
+    (period,) = h.periods
+    assert h.arrears_months == arrears
+    assert period.ended_on == ended_on and h.lapses_on == lapses_on
+    if ended_on is not None:
+        assert (period.end_month, period.end_reason) == (FEB, EndReason.LAPSED)
+        assert statuses(h) == {
+            "2025-10": MonthStatus.PAID_ON_TIME,
+            "2025-11": MonthStatus.UNPAID,
+            "2025-12": MonthStatus.UNPAID,
+            "2026-01": MonthStatus.UNPAID,
+            "2026-02": MonthStatus.UNPAID,
+        }
+        assert is_covered(h, date(2026, 3, 1)).reason is CoverageReason.NOT_A_MEMBER
+        assert "ended on 2026-02-17 (lapsed)" in is_covered(h, date(2026, 3, 1)).explanation
+
+
+def test_arrears_paid_within_three_months_keep_membership_but_not_the_past_days() -> None:
+    # Given Nov-Jan are paid on 16 Feb (the last day November's arrears can be paid),
+    h = history(
+        ONLY_OCTOBER, pay("ARR", (NOV, DEC, JAN), date(2026, 2, 16)), today=date(2026, 3, 1)
+    )
+    # then membership goes on; the months are paid late, February is in arrears,
+    assert h.periods[0].ended_on is None
+    assert statuses(h)["2025-11"] is MonthStatus.PAID_LATE
+    assert statuses(h)["2026-02"] is MonthStatus.IN_ARREARS
+    # and an accident in November, while it was unpaid, is not covered.
+    assert is_covered(h, date(2025, 11, 20)).reason is CoverageReason.PAID_AFTER_DAY
+    assert not covered(h, date(2026, 2, 16)) and not covered(h, date(2026, 2, 17))
+
+
+def test_arrears_paid_after_the_window_are_refused_and_held_as_credit() -> None:
+    # Given only November's arrears are paid, on 17 Feb: after its window and the lapse,
+    h = history(ONLY_OCTOBER, pay("LATE", (NOV,), date(2026, 2, 17)), today=date(2026, 3, 1))
+    # then the membership has ended and the money is held as credit, saying why.
+    assert h.periods[0].ended_on == date(2026, 2, 17)
+    assert [(c.amount, c.reason) for c in h.credits] == [
+        (JKK_JKM, "2025-11: membership ended on 2026-02-17 (lapsed)")
+    ]
+
+
+def test_a_month_whose_arrears_window_closed_stays_unpaid_without_ending_membership() -> None:
+    # Given November was never paid but every other month was, on time,
+    months = (OCT, DEC, JAN, FEB, MAR)
+    payments = [pay(str(m), (m,), m.first_day) for m in months]
+    payments.append(pay("NOV-LATE", (NOV,), date(2026, 3, 2)))  # after due(Feb) = 16 Feb
+    h = history(*payments, today=date(2026, 3, 20))
+    # then November can no longer be paid (credit), and membership continues.
+    assert h.periods[0].ended_on is None
+    assert statuses(h)["2025-11"] is MonthStatus.UNPAID
+    assert h.arrears_months == 0
+    assert [c.reason for c in h.credits] == ["2025-11: arrears window closed on 2026-02-16"]
+
+
+def test_rejoining_starts_a_new_membership_from_zero() -> None:
+    # Given membership lapsed on 17 Feb 2026 and the worker re-joins from April, paying April,
+    h = history(
+        ONLY_OCTOBER,
+        pay("MANDIRI-1", (APR,), date(2026, 4, 1), payer="worker"),
+        rejoins=(APR,),
+        today=date(2026, 4, 20),
+    )
+    first, second = h.periods
+    assert (first.ended_on, second.number, second.starts_on) == (
+        date(2026, 2, 17),
+        2,
+        date(2026, 4, 1),
+    )
+    # then March is outside any membership, April is covered in the new period,
+    assert is_covered(h, date(2026, 3, 10)).reason is CoverageReason.NOT_A_MEMBER
+    assert is_covered(h, date(2026, 4, 10)).period == 2
+    # and waiting periods count from April, not October.
+    assert membership_months(h, date(2026, 4, 20)) == 0
+    assert paid_months(h, date(2026, 4, 20)) == 1
+    assert period_on(h, date(2025, 12, 1)) == first
+
+
+def test_rejoining_while_still_a_member_has_no_effect() -> None:
+    h = history(
+        pay("A", (OCT, NOV, DEC), date(2025, 10, 1)), rejoins=(DEC,), today=date(2025, 12, 31)
+    )
+    assert len(h.periods) == 1 and h.ineffective_rejoins == (DEC,)
+
+
+def test_money_paid_ahead_for_months_after_a_lapse_is_held_as_credit() -> None:
+    # Given Oct and Mar-Apr paid on 1 Oct, nothing for Nov-Feb: membership lapses on 17 Feb,
+    h = history(ONLY_OCTOBER, pay("AHEAD", (MAR, APR), date(2025, 10, 1)), today=date(2026, 4, 20))
+    assert h.periods[0].end_month == FEB
+    # then the money for March and April is held as credit, not coverage.
+    assert h.credit_total == 2 * JKK_JKM
+    assert not covered(h, date(2026, 3, 20))
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        (CessationKind.DEATH, EndReason.DEATH),
+        (CessationKind.TOTAL_DISABILITY, EndReason.TOTAL_DISABILITY),
+    ],
+)
+def test_months_paid_after_a_death_or_total_disability_are_refunded_to_the_payer(
+    kind: CessationKind, reason: EndReason
+) -> None:
+    # Given the regency paid Oct-Mar, and the worker died (or was totally disabled) on 10 Dec,
+    h = history(
+        pay("SP2D-6", (OCT, NOV, DEC, JAN, FEB, MAR), date(2025, 10, 1)),
+        cessation=Cessation(kind=kind, on=date(2025, 12, 10)),
+        today=date(2026, 1, 5),
+    )
+    # then membership ended on 11 Dec, the day itself was covered,
+    (period,) = h.periods
+    assert (period.end_month, period.ended_on, period.end_reason) == (
+        DEC,
+        date(2025, 12, 11),
+        reason,
+    )
+    assert covered(h, date(2025, 12, 10)) and not covered(h, date(2025, 12, 11))
+    # and Jan-Mar (Rp50,400) go back to the regency.
+    assert [(r.payer, str(r.month), r.amount) for r in h.refunds] == [
+        (SPONSOR, "2026-01", JKK_JKM),
+        (SPONSOR, "2026-02", JKK_JKM),
+        (SPONSOR, "2026-03", JKK_JKM),
+    ]
+    assert h.refund_total == 50_400 and h.lapses_on is None
+    assert [str(r.month) for r in h.months] == ["2025-10", "2025-11", "2025-12"]
+
+
+@pytest.mark.parametrize(
+    ("day", "months"),
+    [
+        (date(2025, 10, 1), 0),
+        (date(2025, 12, 20), 2),  # under 3 months: JKM pays only the funeral benefit
+        (date(2026, 1, 1), 3),
+        (date(2026, 9, 30), 11),
+    ],
+)
+def test_membership_months_for_waiting_periods(day: date, months: int) -> None:
+    paid = pay("Y", tuple(OCT + i for i in range(12)), date(2025, 10, 1))
+    h = history(paid, today=date(2026, 9, 30))
+    assert membership_months(h, day) == months
+    assert paid_months(h, day) == months + 1  # the month of `day` is paid too
+
+
+def test_payments_after_today_are_not_yet_known() -> None:
+    h = history(pay("FUTURE", (OCT,), date(2025, 10, 10)), today=date(2025, 10, 9))
+    assert h.month(OCT).status is MonthStatus.NOT_YET_DUE  # type: ignore[union-attr]
+    assert not covered(h, date(2025, 10, 5))
+
+
+def test_months_before_membership_cannot_be_paid() -> None:
+    h = history(pay("EARLY", (Month(2025, 9), OCT), date(2025, 9, 1)), today=date(2025, 10, 31))
+    assert [c.reason for c in h.credits] == ["2025-09 is before membership started (2025-10)"]
+    assert h.month(OCT).status is MonthStatus.PAID_ON_TIME  # type: ignore[union-attr]
+
+
+def test_a_payment_recorded_late_evening_wib_counts_on_its_wib_date() -> None:
+    # 23:30 WIB on 15 Oct is 16:30 UTC on 15 Oct: on time. 00:30 WIB on 16 Oct is 15 Oct UTC.
+    on_time = history(pay("N", (OCT,), date(2025, 10, 15), hour=23), today=date(2025, 10, 31))
+    late = history(pay("L", (OCT,), date(2025, 10, 16), hour=0), today=date(2025, 10, 31))
+    assert on_time.month(OCT).status is MonthStatus.PAID_ON_TIME  # type: ignore[union-attr]
+    assert late.month(OCT).status is MonthStatus.PAID_LATE  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("payment", "error", "match"),
+    [
+        (pay("Z", (OCT,), date(2025, 10, 1), 0), ValueError, "Z: amount must be positive"),
+        (pay("E", (), date(2025, 10, 1), 100), ValueError, "E names no months"),
+        (
+            Payment(
+                reference="N",
+                payer="p",
+                months=(OCT,),
+                paid_at=datetime(2025, 10, 1),
+                amount=JKK_JKM,
+            ),
+            ValueError,
+            "has no time zone",
+        ),
+    ],
+)
+def test_malformed_payments_are_refused_naming_the_payment(
+    payment: Payment, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        history(payment, today=date(2025, 10, 31))
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+START = Month(2025, 1)
+HORIZON = 30  # months of history generated
+
+
+def _amount(draw: st.DrawFn, months: int) -> int:
+    adjust = draw(st.sampled_from([0, 0, 0, 0, -JKK_JKM, -5_000, 5_000, JKK_JKM]))
+    return max(1, JKK_JKM * months + adjust)
+
+
+@st.composite
+def payments(draw: st.DrawFn, reference: str) -> Payment:
+    """A payment for 1-6 consecutive months, at any time in the horizon."""
+    first = START + draw(st.integers(-2, HORIZON))
+    length = draw(st.integers(1, 6))
+    paid_on = START.first_day + timedelta(days=draw(st.integers(-40, HORIZON * 31)))
+    return Payment(
+        reference=reference,
+        payer=draw(st.sampled_from([SPONSOR, "worker"])),
+        months=tuple(first + i for i in range(length)),
+        paid_at=at(paid_on, draw(st.integers(0, 23))),
+        amount=_amount(draw, length),
+        reversed=draw(st.integers(0, 7)) == 0,
+    )
+
+
+@st.composite
+def schedule(draw: st.DrawFn) -> list[Payment]:
+    """Blocks of months in order, paid around their due dates, with gaps now and then."""
+    drawn: list[Payment] = []
+    month = START + draw(st.sampled_from([0, 0, 1, 4]))
+    while month < START + HORIZON and len(drawn) < 12:
+        length = draw(st.sampled_from([1, 1, 3, 6, 12]))
+        paid_on = due(month) + timedelta(days=draw(st.integers(-45, 40)))
+        drawn.append(
+            Payment(
+                reference=f"S{len(drawn)}",
+                payer=draw(st.sampled_from([SPONSOR, "worker"])),
+                months=tuple(month + i for i in range(length)),
+                paid_at=at(paid_on, draw(st.integers(0, 23))),
+                amount=_amount(draw, length),
+                reversed=draw(st.integers(0, 9)) == 0,
+            )
+        )
+        month += length + draw(st.sampled_from([0, 0, 0, 1, 2, 3, 4, 5]))
+    return drawn
+
+
+@st.composite
+def facts(draw: st.DrawFn) -> tuple[ContributionFacts, date]:
+    drawn = draw(schedule()) if draw(st.integers(0, 3)) else []
+    drawn += [draw(payments(f"P{i}")) for i in range(draw(st.integers(0, 4)))]
+    cessation = None
+    if draw(st.integers(0, 4)) == 0:
+        on = START.first_day + timedelta(days=draw(st.integers(0, HORIZON * 31)))
+        cessation = Cessation(kind=draw(st.sampled_from(CessationKind)), on=on)
+    today = START.first_day + timedelta(days=draw(st.integers(0, HORIZON * 31)))
+    return ContributionFacts(start=START, payments=tuple(drawn), cessation=cessation), today
+
+
+def rate(month: Month) -> int:
+    return JKK_JKM if month.year < 2026 else 20_000
+
+
+def fold(f: ContributionFacts, today: date) -> ContributionHistory:
+    return contribution_history(f, today=today, due_date=due, amount_due=rate)
+
+
+def days_to_check(today: date) -> list[date]:
+    first = START.first_day - timedelta(days=5)
+    return [first + timedelta(days=n) for n in range((today - first).days + 62)]
+
+
+def covered_days(h: ContributionHistory, days: list[date]) -> set[date]:
+    return {day for day in days if is_covered(h, day).covered}
+
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(facts())
+def test_coverage_never_includes_a_day_of_an_unpaid_month(case: tuple) -> None:
+    f, today = case
+    h = fold(f, today)
+    for day in days_to_check(today):
+        coverage = is_covered(h, day)
+        if not coverage.covered:
+            continue
+        record = h.month(Month.of(day))
+        assert record is not None and record.paid_on is not None, coverage
+        assert record.amount_paid == record.amount_due
+        assert record.status in (MonthStatus.PAID_ON_TIME, MonthStatus.PAID_LATE)
+        assert record.paid_on <= record.due_on or record.paid_on < day
+        assert period_on(h, day) is not None
+
+
+@PROPERTY
+@given(facts(), st.data())
+def test_a_reversal_never_increases_coverage(case: tuple, data: st.DataObject) -> None:
+    f, today = case
+    live = [i for i, p in enumerate(f.payments) if not p.reversed]
+    if not live:
+        return
+    i = data.draw(st.sampled_from(live))
+    reversal = msgspec.structs.replace(f.payments[i], reversed=True)
+    after = ContributionFacts(
+        start=f.start, payments=(*f.payments, reversal), cessation=f.cessation
+    )
+    days = days_to_check(today)
+    assert covered_days(fold(after, today), days) <= covered_days(fold(f, today), days)
+
+
+@PROPERTY
+@given(facts(), payments("NEW"))
+def test_adding_a_payment_never_removes_coverage(case: tuple, extra: Payment) -> None:
+    f, today = case
+    before = fold(f, today)
+    more = ContributionFacts(start=f.start, payments=(*f.payments, extra), cessation=f.cessation)
+    after = fold(more, today)
+    days = days_to_check(today)
+    # Stronger than "of an earlier-paid month": no covered day at all is lost.
+    assert covered_days(before, days) <= covered_days(after, days)
+    for record in before.months:
+        if record.paid_on is not None and record.period == 1:
+            again = after.month(record.month)
+            assert again is not None and again.paid_on is not None
+            assert again.paid_on <= record.paid_on
+
+
+@PROPERTY
+@given(facts())
+def test_membership_ends_only_after_more_than_three_consecutive_unpaid_months(
+    case: tuple,
+) -> None:
+    f, today = case
+    h = fold(f, today)
+    paid_on = {r.month: r.paid_on for r in h.months}
+    for period in h.periods:
+        months = [r.month for r in h.months if r.period == period.number]
+        checked_until = today - timedelta(days=1)
+        if period.ended_on is not None:
+            checked_until = min(checked_until, period.ended_on - timedelta(days=2))
+        # Every check of four consecutive months while the membership was on found one paid.
+        for k in months:
+            if k.months_since(period.start_month) < 3 or due(k) > checked_until:
+                continue
+            window = [k + -back for back in range(4)]
+            assert any(paid_on[m] is not None and paid_on[m] <= due(k) for m in window), k
+        if period.end_reason is EndReason.LAPSED:
+            k = period.end_month
+            assert k is not None and k.months_since(period.start_month) >= 3
+            assert period.ended_on == due(k) + timedelta(days=1) <= today
+            assert all(paid_on[k + -back] is None for back in range(4))
+        elif period.end_reason is not None:
+            assert f.cessation is not None and period.ended_on == f.cessation.on + timedelta(1)
