@@ -1,0 +1,267 @@
+"""Claim SLA, accident report deadlines and claim expiry (domain.md "Accidents" and "Claims").
+
+Pure and I/O-free: the working-day calendar comes in as `is_working_day(date) -> bool`, the
+evaluation time as `today` / `now`. Business dates are WIB dates; instants must be
+timezone-aware. The numbers (7 and 3 working days, 1% a day, 2x24 hours, 5 years) are parameters
+with the domain.md defaults below, so the caller passes those of the policy version in force.
+
+- Claim SLA: the deadline is the Nth working day after the day the documents were complete (that
+  day itself does not count). A claim paid on the deadline is on time. Working days late are the
+  working days after the deadline up to and including the day of payment; for an unpaid claim, up
+  to and including `today` (what the penalty would be if it were paid today). Each working day
+  late adds 1% of the benefit owed, as its own benefit line. `breached` is true once the payment
+  day (or today) is after the deadline, even on a weekend when no working day is late yet.
+- Accident reports: Stage I is due 2x24 hours after the accident, Stage II 2x24 hours after the
+  doctor's statement; a late report is accepted and flagged with the hours late (started hours
+  count: 1 minute late is 1 hour late).
+- Claim expiry: the right to claim lasts 5 years; the last day is the 5th anniversary of the
+  accident (28 February for an accident on 29 February).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+import msgspec
+
+from services.domain.benefits import BenefitKind, BenefitLine
+from services.domain.money import TIMES, percent, round_rupiah, rupiah
+
+JKK_SLA_WORKING_DAYS = 7
+JKM_SLA_WORKING_DAYS = 3
+LATE_PENALTY_BASIS_POINTS_PER_DAY = 100
+"""1% of the benefit per working day late (10,000 basis points = 100%)."""
+REPORT_HOURS = 48
+CLAIM_EXPIRY_YEARS = 5
+
+IsWorkingDay = Callable[[date], bool]
+
+
+def add_working_days(day: date, n: int, is_working_day: IsWorkingDay) -> date:
+    """The `n`th working day after `day` (`day` itself never counts; n=0 gives `day`)."""
+    if n < 0:
+        raise ValueError(f"working days to add must be >= 0, got {n}")
+    while n > 0:
+        day += timedelta(days=1)
+        if is_working_day(day):
+            n -= 1
+    return day
+
+
+def working_days_after(start: date, end: date, is_working_day: IsWorkingDay) -> int:
+    """Working days d with start < d <= end (0 when `end` is not after `start`)."""
+    count, day = 0, start
+    while day < end:
+        day += timedelta(days=1)
+        count += is_working_day(day)
+    return count
+
+
+# --- claim SLA -----------------------------------------------------------------------------------
+
+
+def late_penalty(
+    benefit: int,
+    working_days_late: int,
+    *,
+    basis_points_per_day: int = LATE_PENALTY_BASIS_POINTS_PER_DAY,
+    rules_version: str = "",
+) -> BenefitLine | None:
+    """The late-payment penalty line: days late x 1% x the benefit (None when not late)."""
+    if isinstance(benefit, bool) or not isinstance(benefit, int) or benefit < 0:
+        raise ValueError(f"benefit must be an int rupiah amount >= 0, got {benefit!r}")
+    if working_days_late < 0:
+        raise ValueError(f"working days late must be >= 0, got {working_days_late}")
+    if working_days_late == 0:
+        return None
+    amount = round_rupiah(Fraction(benefit * basis_points_per_day * working_days_late, 10_000))
+    rate = percent(Decimal(basis_points_per_day) / 100)
+    days = "working day" if working_days_late == 1 else "working days"
+    return BenefitLine(
+        kind=BenefitKind.LATE_PENALTY,
+        amount=amount,
+        formula=f"{working_days_late} {days} {TIMES} {rate} {TIMES} {rupiah(benefit)} "
+        f"= {rupiah(amount)}",
+        description=f"late payment: {working_days_late} {days} after the SLA deadline",
+        rules_version=rules_version,
+    )
+
+
+class ClaimSla(msgspec.Struct, frozen=True, kw_only=True):
+    documents_complete_on: date
+    working_days: int
+    deadline: date
+    as_of: date
+    paid_on: date | None
+    working_days_left: int
+    """Working days after `as_of` up to the deadline (0 on the deadline day, once paid, or late)."""
+    working_days_late: int
+    breached: bool
+    penalty: BenefitLine | None
+
+
+def claim_sla(
+    *,
+    documents_complete_on: date,
+    working_days: int,
+    benefit: int,
+    today: date,
+    is_working_day: IsWorkingDay,
+    paid_on: date | None = None,
+    basis_points_per_day: int = LATE_PENALTY_BASIS_POINTS_PER_DAY,
+    rules_version: str = "",
+) -> ClaimSla:
+    """A claim's payment deadline, time left, lateness and penalty, as of `today`.
+
+    `working_days`: JKK_SLA_WORKING_DAYS (7) or JKM_SLA_WORKING_DAYS (3), or the policy's.
+    `benefit`: the benefit owed, on which the penalty is computed.
+    """
+    if paid_on is not None and paid_on < documents_complete_on:
+        raise ValueError(
+            f"paid on {paid_on}, before the documents were complete ({documents_complete_on})"
+        )
+    if paid_on is not None and paid_on > today:
+        paid_on = None  # not yet known on `today`
+    deadline = add_working_days(documents_complete_on, working_days, is_working_day)
+    end = paid_on if paid_on is not None else today
+    late = working_days_after(deadline, end, is_working_day)
+    left = 0 if paid_on is not None else working_days_after(today, deadline, is_working_day)
+    return ClaimSla(
+        documents_complete_on=documents_complete_on,
+        working_days=working_days,
+        deadline=deadline,
+        as_of=today,
+        paid_on=paid_on,
+        working_days_left=left,
+        working_days_late=late,
+        breached=end > deadline,
+        penalty=late_penalty(
+            benefit, late, basis_points_per_day=basis_points_per_day, rules_version=rules_version
+        ),
+    )
+
+
+# --- accident reports ----------------------------------------------------------------------------
+
+
+class ReportStage(StrEnum):
+    STAGE_I = "stage_1"
+    """Within 2x24 hours of the accident."""
+    STAGE_II = "stage_2"
+    """Within 2x24 hours of the doctor's statement of outcome; also the benefit application."""
+
+
+class ReportDeadline(msgspec.Struct, frozen=True, kw_only=True):
+    stage: ReportStage
+    starts_at: datetime
+    """The accident (Stage I) or the doctor's statement (Stage II)."""
+    deadline: datetime
+    as_of: datetime
+    reported_at: datetime | None
+    late: bool
+    """Reported after the deadline, or not reported and past it (a breach)."""
+    late_by: timedelta
+    hours_late: int
+    """Started hours late (1 minute late counts as 1 hour)."""
+    time_left: timedelta | None
+    """Until the deadline, while not reported and not past it."""
+
+
+def _aware(instant: datetime, what: str) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(f"{what} {instant.isoformat()} has no time zone; use UTC instants")
+    return instant
+
+
+def _report(
+    stage: ReportStage,
+    starts_at: datetime,
+    now: datetime,
+    reported_at: datetime | None,
+    hours: int,
+) -> ReportDeadline:
+    _aware(starts_at, "start")
+    _aware(now, "now")
+    if reported_at is not None:
+        _aware(reported_at, "reported_at")
+        if reported_at < starts_at:
+            raise ValueError(
+                f"{stage} report at {reported_at.isoformat()} is before its start "
+                f"{starts_at.isoformat()}"
+            )
+        if reported_at > now:
+            reported_at = None  # not yet known at `now`
+    deadline = starts_at + timedelta(hours=hours)
+    end = reported_at if reported_at is not None else now
+    late_by = max(end - deadline, timedelta(0))
+    hour = timedelta(hours=1)
+    return ReportDeadline(
+        stage=stage,
+        starts_at=starts_at,
+        deadline=deadline,
+        as_of=now,
+        reported_at=reported_at,
+        late=late_by > timedelta(0),
+        late_by=late_by,
+        hours_late=-(-late_by // hour),
+        time_left=deadline - now if reported_at is None and now <= deadline else None,
+    )
+
+
+def stage_one_report(
+    accident_at: datetime,
+    *,
+    now: datetime,
+    reported_at: datetime | None = None,
+    hours: int = REPORT_HOURS,
+) -> ReportDeadline:
+    """The Stage I report deadline (2x24 hours after the accident) and its breach, as of `now`."""
+    return _report(ReportStage.STAGE_I, accident_at, now, reported_at, hours)
+
+
+def stage_two_report(
+    doctor_statement_at: datetime,
+    *,
+    now: datetime,
+    reported_at: datetime | None = None,
+    hours: int = REPORT_HOURS,
+) -> ReportDeadline:
+    """The Stage II report deadline (2x24 hours after the doctor's statement), as of `now`."""
+    return _report(ReportStage.STAGE_II, doctor_statement_at, now, reported_at, hours)
+
+
+# --- claim expiry --------------------------------------------------------------------------------
+
+
+class ClaimExpiry(msgspec.Struct, frozen=True, kw_only=True):
+    accident_on: date
+    last_day: date
+    """The last day a claim can be filed: the 5th anniversary of the accident."""
+    on: date
+    expired: bool
+    days_left: int
+
+
+def _anniversary(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return date(day.year + years, 2, 28)
+
+
+def claim_expiry(accident_on: date, *, on: date, years: int = CLAIM_EXPIRY_YEARS) -> ClaimExpiry:
+    """Whether a claim filed on `on` for an accident on `accident_on` is still in time."""
+    if on < accident_on:
+        raise ValueError(f"claim date {on} is before the accident ({accident_on})")
+    last_day = _anniversary(accident_on, years)
+    return ClaimExpiry(
+        accident_on=accident_on,
+        last_day=last_day,
+        on=on,
+        expired=on > last_day,
+        days_left=max((last_day - on).days, 0),
+    )
