@@ -6,7 +6,7 @@ event type or nested struct holding them names its data subject's field in `__su
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar
 
 from events.personal import Personal
@@ -71,6 +71,7 @@ class SlotTaken(Event, frozen=True):
 
     cohort_id: str
     participant_id: str
+    declared_income: int  # what the cohort's contributions for this member are computed from
 
 
 class WaitlistJoined(Event, frozen=True):
@@ -79,6 +80,7 @@ class WaitlistJoined(Event, frozen=True):
     cohort_id: str
     participant_id: str
     priority: bool
+    declared_income: int
 
 
 class SlotFreed(Event, frozen=True):
@@ -125,6 +127,7 @@ class ParticipantEnrolled(Event, frozen=True):
     participant_id: str
     cohort_id: str
     enrolled_on: date
+    programmes: list[str]  # the cover the membership gives (JKK, JKM, JHT)
 
 
 class ParticipantWaitlisted(Event, frozen=True):
@@ -154,16 +157,61 @@ class FunderChanged(Event, frozen=True):
     from_month: str  # YYYY-MM
 
 
-# -- NIK lookup (stream nik-<keyed hash>): one NIK, one participant ----------------------------
+# -- contributions (stream payment-<id>; each participant's share in their own stream) ---------
 
 
-class NikClaimed(Event, frozen=True):
+class PaymentRecorded(Event, frozen=True):
+    """Money received for contributions, and how it was shared out: whole participant-months in
+    roster order while the money lasts (the rest stays in arrears), any remainder held as
+    credit for the payer (policy)."""
+
+    payment_id: str
+    reference: str  # bank or receipt number: one reference, one payment
+    payer: str
+    payer_kind: str  # sponsor / participant
+    channel: str
+    amount: int
+    paid_at: datetime
+    months: list[str]  # YYYY-MM
+    cohort_id: str | None
+    participant_ids: list[str]
+    amount_due: int
+    credit: int
+    shortfall: int
+    rate_version: str
+    policy_version: str
+
+
+class ContributionPaid(Event, frozen=True):
+    """One participant's share of a payment: the months it pays in full."""
+
     participant_id: str
+    payment_id: str
+    reference: str
+    payer: str
+    months: list[str]
+    amount: int
+    paid_at: datetime
+
+
+class PaymentReversed(Event, frozen=True):
+    """The money did not arrive after all (a bounced transfer): as if never paid."""
+
+    payment_id: str
+    reference: str
+    reason: str
+
+
+class ContributionReversed(Event, frozen=True):
+    participant_id: str
+    payment_id: str
+    reference: str
 
 
 for _type in (
     CohortCreated, CohortOpened, CohortClosed, CohortRolledOver, SlotTaken, WaitlistJoined,
     SlotFreed, PromotedFromWaitlist, ParticipantRegistered, ParticipantEnrolled,
-    ParticipantWaitlisted, ParticipantLeft, KpjRecorded, FunderChanged, NikClaimed,
+    ParticipantWaitlisted, ParticipantLeft, KpjRecorded, FunderChanged, PaymentRecorded,
+    ContributionPaid, PaymentReversed, ContributionReversed,
 ):  # fmt: skip
     registry.register(_type)

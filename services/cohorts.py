@@ -41,6 +41,7 @@ PROGRAMMES = {p.value for p in Programme}
 class Waiting(msgspec.Struct, frozen=True):
     participant_id: str
     priority: bool
+    declared_income: int
 
 
 class CohortState(msgspec.Struct, frozen=True):
@@ -48,9 +49,15 @@ class CohortState(msgspec.Struct, frozen=True):
     status: str = "none"  # none, created, open, closed
     budget_year: int = 0
     quota: int = 0
-    enrolled: int = 0
     waitlist: tuple[Waiting, ...] = ()
     coverage_start: date | None = None
+    programmes: tuple[str, ...] = ()
+    members: dict[str, int] = msgspec.field(default_factory=dict)
+    """Enrolled participants in order of enrolment, with their declared incomes."""
+
+    @property
+    def enrolled(self) -> int:
+        return len(self.members)
 
     @property
     def free_slots(self) -> int:
@@ -62,8 +69,8 @@ def evolve(state: CohortState, event: Event) -> CohortState:
     match event:
         case CohortCreated():
             return CohortState(
-                event.cohort_id, "created", event.budget_year, event.quota, 0, (),
-                event.coverage_start,
+                event.cohort_id, "created", event.budget_year, event.quota, (),
+                event.coverage_start, tuple(event.programmes),
             )  # fmt: skip
         case CohortOpened():
             return replace(state, status="open")
@@ -75,15 +82,21 @@ def evolve(state: CohortState, event: Event) -> CohortState:
                 coverage_start=event.coverage_start,
             )  # fmt: skip
         case SlotTaken():
-            return replace(state, enrolled=state.enrolled + 1)
+            members = {**state.members, event.participant_id: event.declared_income}
+            return replace(state, members=members)
         case WaitlistJoined():
-            waiting = Waiting(event.participant_id, event.priority)
+            waiting = Waiting(event.participant_id, event.priority, event.declared_income)
             return replace(state, waitlist=(*state.waitlist, waiting))
         case SlotFreed():
-            return replace(state, enrolled=state.enrolled - 1)
+            members = dict(state.members)
+            members.pop(event.participant_id, None)
+            return replace(state, members=members)
         case PromotedFromWaitlist():
+            promoted = [w for w in state.waitlist if w.participant_id == event.participant_id]
             rest = tuple(w for w in state.waitlist if w.participant_id != event.participant_id)
-            return replace(state, enrolled=state.enrolled + 1, waitlist=rest)
+            income = promoted[0].declared_income if promoted else 0
+            members = {**state.members, event.participant_id: income}
+            return replace(state, members=members, waitlist=rest)
     return state
 
 
@@ -156,15 +169,20 @@ def decide_admin(
 
 
 def decide_registration(
-    cohort_id: str, participant_id: str, priority: bool, state: CohortState
+    cohort_id: str, participant_id: str, priority: bool, declared_income: int, state: CohortState
 ) -> SlotTaken | WaitlistJoined:
     """A slot while the quota allows, else the waiting list. Never more than the quota."""
     _exists(state, cohort_id)
     if state.status != "open":
         raise IllegalTransition("cohort", state.status, "register", "the cohort is not open")
     if state.enrolled < state.quota:
-        return SlotTaken(cohort_id=cohort_id, participant_id=participant_id)
-    return WaitlistJoined(cohort_id=cohort_id, participant_id=participant_id, priority=priority)
+        return SlotTaken(
+            cohort_id=cohort_id, participant_id=participant_id, declared_income=declared_income
+        )
+    return WaitlistJoined(
+        cohort_id=cohort_id, participant_id=participant_id, priority=priority,
+        declared_income=declared_income,
+    )  # fmt: skip
 
 
 def decide_leaving(

@@ -267,11 +267,14 @@ class Registrar:
         decided: list[tuple[SlotTaken | WaitlistJoined, Event]] = []
         for _, registered in pending:
             pid = registered.participant_id
-            decision = cohorts.decide_registration(cohort_id, pid, registered.priority, state)
+            decision = cohorts.decide_registration(
+                cohort_id, pid, registered.priority, registered.declared_income, state
+            )
             state = cohorts.evolve(state, decision)
             outcome: Event = (
                 ParticipantEnrolled(participant_id=pid, cohort_id=cohort_id,
-                                    enrolled_on=max(today, state.coverage_start or today))
+                                    enrolled_on=max(today, state.coverage_start or today),
+                                    programmes=list(state.programmes))
                 if isinstance(decision, SlotTaken)
                 else ParticipantWaitlisted(participant_id=pid, cohort_id=cohort_id)
             )  # fmt: skip
@@ -352,8 +355,8 @@ class Registrar:
         """Each participant promoted from the waiting list is told in their own stream; their
         membership starts today, or when the cohort's (new) coverage period starts."""
         today = business_date(self._clock())
-        start = self._cohorts.decider.fold(events, state).coverage_start or today
-        enrolled_on = max(today, start)
+        after = self._cohorts.decider.fold(events, state)
+        enrolled_on = max(today, after.coverage_start or today)
         return [
             StreamAppend(
                 participant_stream(e.participant_id),
@@ -362,6 +365,7 @@ class Registrar:
                         participant_id=e.participant_id,
                         cohort_id=cohort_id,
                         enrolled_on=enrolled_on,
+                        programmes=list(after.programmes),
                     )
                 ],
                 ANY,

@@ -33,6 +33,17 @@ CREATED = CohortCreated(
 OPENED = CohortOpened(cohort_id="kph")
 
 
+def taken(participant_id: str) -> SlotTaken:
+    return SlotTaken(cohort_id="kph", participant_id=participant_id, declared_income=1_000_000)
+
+
+def waiting(participant_id: str, priority: bool) -> WaitlistJoined:
+    return WaitlistJoined(
+        cohort_id="kph", participant_id=participant_id, priority=priority,
+        declared_income=1_000_000,
+    )  # fmt: skip
+
+
 def given_(*events: object) -> cohorts.CohortState:
     state = cohorts.CohortState()
     for event in events:
@@ -70,23 +81,21 @@ def test_open_and_close() -> None:
 
 
 def test_registrations_take_slots_then_wait() -> None:
-    state = given_(CREATED, OPENED, SlotTaken(cohort_id="kph", participant_id="a"))
-    assert isinstance(cohorts.decide_registration("kph", "b", False, state), SlotTaken)
-    full = cohorts.evolve(state, SlotTaken(cohort_id="kph", participant_id="b"))
-    assert cohorts.decide_registration("kph", "c", True, full) == WaitlistJoined(
-        cohort_id="kph", participant_id="c", priority=True
-    )
+    state = given_(CREATED, OPENED, taken("a"))
+    assert isinstance(cohorts.decide_registration("kph", "b", False, 1_000_000, state), SlotTaken)
+    full = cohorts.evolve(state, taken("b"))
+    assert cohorts.decide_registration("kph", "c", True, 1_000_000, full) == waiting("c", True)
     with pytest.raises(IllegalTransition):
-        cohorts.decide_registration("kph", "d", False, given_(CREATED))  # not open
+        cohorts.decide_registration("kph", "d", False, 1_000_000, given_(CREATED))  # not open
 
 
 def test_a_freed_slot_goes_to_the_priority_waiter_first_then_by_arrival() -> None:
     state = given_(
         CREATED, OPENED,
-        SlotTaken(cohort_id="kph", participant_id="a"),
-        SlotTaken(cohort_id="kph", participant_id="b"),
-        WaitlistJoined(cohort_id="kph", participant_id="c", priority=False),
-        WaitlistJoined(cohort_id="kph", participant_id="d", priority=True),
+        taken("a"),
+        taken("b"),
+        waiting("c", False),
+        waiting("d", True),
     )  # fmt: skip
 
     events = cohorts.decide_leaving("kph", "a", "death", state, POLICY)
@@ -104,11 +113,11 @@ def test_a_freed_slot_goes_to_the_priority_waiter_first_then_by_arrival() -> Non
 def test_a_new_budget_year_promotes_as_many_as_the_new_quota_allows() -> None:
     state = given_(
         CREATED, OPENED,
-        SlotTaken(cohort_id="kph", participant_id="a"),
-        SlotTaken(cohort_id="kph", participant_id="b"),
-        WaitlistJoined(cohort_id="kph", participant_id="c", priority=False),
-        WaitlistJoined(cohort_id="kph", participant_id="d", priority=False),
-        WaitlistJoined(cohort_id="kph", participant_id="e", priority=False),
+        taken("a"),
+        taken("b"),
+        waiting("c", False),
+        waiting("d", False),
+        waiting("e", False),
     )  # fmt: skip
     command = RollOverCohort(
         cohort_id="kph", budget_year=2026, quota=4, coverage_start=date(2026, 1, 1),
@@ -132,7 +141,7 @@ def test_the_quota_is_never_exceeded(steps: list[tuple[str, bool]], quota: int) 
     members: list[str] = []
     for n, (step, priority) in enumerate(steps):
         if step == "register":
-            events = [cohorts.decide_registration("kph", f"p{n}", priority, state)]
+            events = [cohorts.decide_registration("kph", f"p{n}", priority, 1_000_000, state)]
         elif members:
             events = cohorts.decide_leaving("kph", members[0], "withdrawal", state, POLICY)
         else:
