@@ -7,8 +7,10 @@ Reads are plain SELECTs. See README "Event store" for the guarantees.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Final
@@ -460,26 +462,49 @@ class EventStore:
         return types, versions, payloads
 
     async def _records(self, rows: list[asyncpg.Record]) -> list[RecordedEvent]:
-        """Decode rows of the log. All payloads are decoded in one msgspec call when they are
-        at their current schema version and hold nothing sealed to open; otherwise event by
-        event, through the upcasters and the keyring."""
-        payloads = [r[6] for r in rows]
+        """Decode rows of the log: payloads at their current schema version with a cached
+        per-type decoder, others through the upcasters, sealed ones through the keyring."""
         keys: dict[str, bytes | None] = {}
         if self.keyring is not None:
             subjects = {
-                s for p in payloads if personal.is_sealed(p) for s in personal.sealed_subjects(p)
+                s for r in rows if personal.is_sealed(r[6]) for s in personal.sealed_subjects(r[6])
             }
             if subjects:
                 keys = await self.keyring.get(subjects)
-        current = self.registry.is_current
-        if not keys and all(current(r[4], r[5]) for r in rows):
+        with _gc_paused():
+            return self._decode_rows(rows, keys)
+
+    def _decode_rows(
+        self, rows: list[asyncpg.Record], keys: dict[str, bytes | None]
+    ) -> list[RecordedEvent]:
+        """One pass, no await. Each payload is decoded on its own: joining a page into one JSON
+        array costs three page-sized buffers (fresh memory, page faults) and saves nothing."""
+        decoders: dict[str, tuple[int, msgspec.json.Decoder[Any] | None]] = {}
+        current = self.registry.current_decoder
+        events: list[RecordedEvent] = []
+        add = events.append
+        for r in rows:
+            (position, stream_id, version, event_id, event_type, schema_version, payload,
+             occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key,
+             hash_, prev_hash) = r  # fmt: skip
+            known = decoders.get(event_type)
+            if known is None or known[0] != schema_version:
+                known = decoders[event_type] = (schema_version, current(event_type, schema_version))
+            decoder = known[1]
+            if decoder is None or (keys and personal.is_sealed(payload)):
+                add(self._record(r, keys))
+                continue
             try:
-                data = self.registry.decode_many(payloads)
-            except msgspec.ValidationError:
-                pass  # event by event below, to name the one that does not decode
-            else:
-                return [_recorded(r, d) for r, d in zip(rows, data, strict=True)]
-        return [self._record(r, keys) for r in rows]
+                data = decoder.decode(payload)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                add(self._record(r, keys))  # raises the error naming the event
+                continue
+            add(RecordedEvent(
+                position, stream_id, version, event_id, event_type, schema_version, data,
+                occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key,
+                hash_, prev_hash,
+            ))  # fmt: skip
+        return events
 
     def _record(self, r: asyncpg.Record, keys: dict[str, bytes | None]) -> RecordedEvent:
         position, stream_id = r[0], r[1]
@@ -501,6 +526,25 @@ class EventStore:
 def _recorded(r: asyncpg.Record, data: Event) -> RecordedEvent:
     """The envelope of a row of `_COLUMNS` around its decoded event."""
     return RecordedEvent(*r[:6], data, *r[7:])
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a page is decoded (synchronous code only).
+
+    A page of 1,000 events allocates ~7,000 GC-tracked objects (asyncpg Records, UUIDs, lists)
+    that all stay alive: collecting every 700 allocations promotes them generation by
+    generation for nothing (a third of read_all's time). Paused, the page costs one young
+    collection afterwards. Nothing is leaked: the collector runs again as soon as we return.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _snapshot(conn: asyncpg.Connection) -> Any:

@@ -108,6 +108,14 @@ class EventRegistry:
         spec = self._specs.get(event_type)
         return spec is not None and spec.version == schema_version
 
+    def current_decoder(
+        self, event_type: str, schema_version: int
+    ) -> msgspec.json.Decoder[Any] | None:
+        """The decoder of a payload stored at its type's current schema version; None when it
+        needs `decode` (an unknown type, or an older version to upcast)."""
+        spec = self._specs.get(event_type)
+        return spec.decoder if spec is not None and spec.version == schema_version else None
+
     def decode_many(self, payloads: list[bytes]) -> list[Event]:
         """Payloads at their current schema versions, decoded in one msgspec call."""
         if self._many_decoder is None:
