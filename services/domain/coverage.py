@@ -8,7 +8,7 @@ with the reason.
 
 Modelling choices (domain.md "Contributions" and "Coverage (policy)"):
 
-- A month is a `Month(year, month)` Struct (ordered, hashable). Business dates are WIB
+- A month is a `calendar.Month(year, month)` Struct (ordered, hashable). Business dates are WIB
   (UTC+7, no daylight saving); payment instants must be timezone-aware and are read as their WIB
   date. A payment recorded on the due date is on time.
 - Payments are deduplicated by `reference` (the first occurrence wins; a reference is reversed
@@ -37,64 +37,18 @@ Modelling choices (domain.md "Contributions" and "Coverage (policy)"):
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Literal
 
 import msgspec
 
+from services.domain.calendar import Month
 from services.domain.money import rupiah
 
 WIB = timezone(timedelta(hours=7), "WIB")
 """Asia/Jakarta: UTC+7 all year (Indonesia has had no daylight saving since 1964)."""
-
-
-class Month(msgspec.Struct, frozen=True, order=True):
-    """A calendar month, e.g. `Month(2025, 10)` for October 2025 ("2025-10")."""
-
-    year: int
-    month: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.month <= 12:
-            raise ValueError(f"month must be 1..12, got {self.year}-{self.month}")
-
-    @classmethod
-    def of(cls, day: date) -> Month:
-        return cls(day.year, day.month)
-
-    @classmethod
-    def from_index(cls, index: int) -> Month:
-        return cls(index // 12, index % 12 + 1)
-
-    @property
-    def index(self) -> int:
-        """Months since year 0: consecutive months have consecutive indexes."""
-        return self.year * 12 + self.month - 1
-
-    def __add__(self, months: int) -> Month:
-        return Month.from_index(self.index + months)
-
-    def months_since(self, other: Month) -> int:
-        return self.index - other.index
-
-    @property
-    def first_day(self) -> date:
-        return date(self.year, self.month, 1)
-
-    @property
-    def last_day(self) -> date:
-        return (self + 1).first_day - timedelta(days=1)
-
-    def days(self) -> Iterator[date]:
-        day, last = self.first_day, self.last_day
-        while day <= last:
-            yield day
-            day += timedelta(days=1)
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
 
 
 def wib_date(instant: datetime) -> date:
@@ -488,7 +442,7 @@ class _Fold:
         period = self.periods[-1]
         if period.ended_on is not None:
             return
-        if month.months_since(period.start_month) < self.rules.arrears_limit_months:
+        if period.start_month.months_until(month) < self.rules.arrears_limit_months:
             return
         run = [month + -back for back in range(self.rules.arrears_limit_months + 1)]
         if not any(m in self.completed for m in run):
@@ -587,7 +541,7 @@ class _Fold:
         latest = max([m for m in self.completed if period.has_month(m)], default=month)
         # A run of unpaid months starts after the last paid month at the latest.
         while any(month + -back in self.completed for back in range(window + 1)):
-            if month.months_since(latest) > window:
+            if latest.months_until(month) > window:
                 raise AssertionError(f"{month} is a run of unpaid months after {latest}")
             month += 1
         return self.due_on(month) + timedelta(days=1)

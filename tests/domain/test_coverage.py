@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.domain.calendar import Month
 from services.domain.coverage import (
     Cessation,
     CessationKind,
@@ -25,7 +26,6 @@ from services.domain.coverage import (
     CoverageReason,
     CoverageRules,
     EndReason,
-    Month,
     MonthStatus,
     Payment,
     contribution_history,
@@ -606,13 +606,13 @@ def test_membership_ends_only_after_more_than_three_consecutive_unpaid_months(
             checked_until = min(checked_until, period.ended_on - timedelta(days=2))
         # Every check of four consecutive months while the membership was on found one paid.
         for k in months:
-            if k.months_since(period.start_month) < 3 or due(k) > checked_until:
+            if period.start_month.months_until(k) < 3 or due(k) > checked_until:
                 continue
             window = [k + -back for back in range(4)]
             assert any(paid_on[m] is not None and paid_on[m] <= due(k) for m in window), k
         if period.end_reason is EndReason.LAPSED:
             k = period.end_month
-            assert k is not None and k.months_since(period.start_month) >= 3
+            assert k is not None and period.start_month.months_until(k) >= 3
             assert period.ended_on == due(k) + timedelta(days=1) <= today
             assert all(paid_on[k + -back] is None for back in range(4))
         elif period.end_reason is not None:
