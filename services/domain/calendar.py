@@ -122,12 +122,20 @@ def month_range(first: Month, last: Month) -> Iterator[Month]:
         yield Month.from_index(index)
 
 
-def to_jakarta(instant: datetime) -> datetime:
-    """The same instant on Jakarta's wall clock. Naive datetimes are refused: their zone is
-    unknown, and guessing would shift deadlines by 7 hours."""
+def require_aware(instant: datetime, what: str = "instant") -> datetime:
+    """`instant` itself when it is timezone-aware. Naive datetimes are refused (ValueError,
+    naming `what`): their zone is unknown, and guessing would shift deadlines by 7 hours."""
     if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"instant must be timezone-aware, got naive {instant.isoformat()}")
-    return instant.astimezone(JAKARTA)
+        raise ValueError(
+            f"{what} {instant.isoformat()} has no time zone: instants must be timezone-aware "
+            "(store them in UTC)"
+        )
+    return instant
+
+
+def to_jakarta(instant: datetime) -> datetime:
+    """The same instant on Jakarta's wall clock; naive datetimes are refused."""
+    return require_aware(instant).astimezone(JAKARTA)
 
 
 def business_date(instant: datetime) -> date:

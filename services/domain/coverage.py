@@ -9,8 +9,8 @@ with the reason.
 Modelling choices (domain.md "Contributions" and "Coverage (policy)"):
 
 - A month is a `calendar.Month(year, month)` Struct (ordered, hashable). Business dates are WIB
-  (UTC+7, no daylight saving); payment instants must be timezone-aware and are read as their WIB
-  date. A payment recorded on the due date is on time.
+  (Asia/Jakarta, UTC+7); payment instants must be timezone-aware and are read as their WIB date
+  (`calendar.business_date`). A payment recorded on the due date is on time.
 - Payments are deduplicated by `reference` (the first occurrence wins; a reference is reversed
   when any occurrence is). Reversed payments count as never paid. Payments whose WIB date is after
   `today`, and a death or disability after `today`, are not yet known and are ignored.
@@ -38,25 +38,14 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
 import msgspec
 
-from services.domain.calendar import Month
+from services.domain.calendar import Month, business_date
 from services.domain.money import rupiah
-
-WIB = timezone(timedelta(hours=7), "WIB")
-"""Asia/Jakarta: UTC+7 all year (Indonesia has had no daylight saving since 1964)."""
-
-
-def wib_date(instant: datetime) -> date:
-    """The WIB business date of an instant; naive datetimes are refused."""
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"instant {instant.isoformat()} has no time zone; store instants in UTC")
-    return instant.astimezone(WIB).date()
-
 
 # --- facts -------------------------------------------------------------------------------------
 
@@ -330,7 +319,7 @@ class _Fold:
     def run(self) -> None:
         events: list[tuple[tuple[object, ...], Callable[[], None]]] = []
         for payment in _effective_payments(self.facts.payments, self.today):
-            day = wib_date(payment.paid_at)
+            day = business_date(payment.paid_at)
             key = (day, 1, payment.paid_at, payment.reference)
             events.append((key, lambda p=payment, d=day: self.apply(p, d)))
         for rejoin in self.pending_rejoins:
@@ -560,14 +549,14 @@ def _effective_payments(payments: tuple[Payment, ...], today: date) -> list[Paym
             )
         if not payment.months:
             raise ValueError(f"payment {payment.reference} names no months")
-        wib_date(payment.paid_at)  # refuses naive instants
+        business_date(payment.paid_at)  # refuses naive instants
         first.setdefault(payment.reference, payment)
         if payment.reversed:
             reversed_refs.add(payment.reference)
     return [
         payment
         for reference, payment in first.items()
-        if reference not in reversed_refs and wib_date(payment.paid_at) <= today
+        if reference not in reversed_refs and business_date(payment.paid_at) <= today
     ]
 
 

@@ -29,6 +29,7 @@ from fractions import Fraction
 import msgspec
 
 from services.domain.benefits import BenefitKind, BenefitLine
+from services.domain.calendar import require_aware
 from services.domain.money import TIMES, percent, round_rupiah, rupiah
 
 JKK_SLA_WORKING_DAYS = 7
@@ -171,12 +172,6 @@ class ReportDeadline(msgspec.Struct, frozen=True, kw_only=True):
     """Until the deadline, while not reported and not past it."""
 
 
-def _aware(instant: datetime, what: str) -> datetime:
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(f"{what} {instant.isoformat()} has no time zone; use UTC instants")
-    return instant
-
-
 def _report(
     stage: ReportStage,
     starts_at: datetime,
@@ -184,10 +179,10 @@ def _report(
     reported_at: datetime | None,
     hours: int,
 ) -> ReportDeadline:
-    _aware(starts_at, "start")
-    _aware(now, "now")
+    require_aware(starts_at, "start")
+    require_aware(now, "now")
     if reported_at is not None:
-        _aware(reported_at, "reported_at")
+        require_aware(reported_at, "reported_at")
         if reported_at < starts_at:
             raise ValueError(
                 f"{stage} report at {reported_at.isoformat()} is before its start "
