@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import msgspec
 
@@ -73,3 +73,23 @@ class ChangeFunder(msgspec.Struct, frozen=True):
     participant_id: str
     funder: str
     from_month: str
+
+
+class PayContributions(msgspec.Struct, frozen=True, kw_only=True):
+    """Money received for contributions: for a whole cohort (a sponsor's block of 3, 6 or 12
+    months, the common case) or for named participants (a worker paying for themself)."""
+
+    reference: str  # bank transfer or receipt number: the same reference is one payment
+    payer: str  # e.g. "APBD Kabupaten Kepahiang", or the participant paying
+    payer_kind: str  # sponsor / participant
+    channel: str  # e.g. bank_transfer, teller, virtual_account
+    amount: int
+    paid_at: datetime
+    months: list[str]  # YYYY-MM
+    cohort_id: str | None = None
+    participant_ids: list[str] = msgspec.field(default_factory=list)
+
+
+class ReversePayment(msgspec.Struct, frozen=True):
+    reference: str
+    reason: str

@@ -30,19 +30,25 @@ class ParticipantState(msgspec.Struct, frozen=True):
     enrolled_on: date | None = None
     kpj: str | None = None
     funder: str = "apbd_kabupaten"
+    declared_income: int = 0
+    programmes: tuple[str, ...] = ()
 
 
 def evolve(state: ParticipantState, event: Event) -> ParticipantState:
     replace = msgspec.structs.replace
     match event:
         case ParticipantRegistered():
-            return ParticipantState(event.participant_id, "registered", event.cohort_id)
+            return ParticipantState(
+                event.participant_id, "registered", event.cohort_id,
+                declared_income=event.declared_income,
+            )  # fmt: skip
         case ParticipantWaitlisted():
             return replace(state, status="waitlisted", cohort_id=event.cohort_id)
         case ParticipantEnrolled():
             return replace(
-                state, status="enrolled", cohort_id=event.cohort_id, enrolled_on=event.enrolled_on
-            )
+                state, status="enrolled", cohort_id=event.cohort_id,
+                enrolled_on=event.enrolled_on, programmes=tuple(event.programmes),
+            )  # fmt: skip
         case ParticipantLeft():
             return replace(state, status="left")
         case KpjRecorded():

@@ -44,7 +44,7 @@ from services.commands import (
 )
 from services.decider import MAX_ATTEMPTS, Decider, StateCache, back_off
 from services.domain.calendar import business_date
-from services.domain.errors import DomainError, Duplicate, FieldError, ValidationFailed
+from services.domain.errors import DomainError, Duplicate, FieldError, NotFound, ValidationFailed
 from services.domain.nik import check_identity, normalise_nik, parse_nik
 from services.domain.policy import Policy
 from services.domain.rates import MIN_DECLARED_INCOME
@@ -137,6 +137,12 @@ class Registrar:
 
     async def cohort(self, cohort_id: str) -> cohorts.CohortState:
         state, _ = await self._cohorts.load(self._store, cohort_stream(cohort_id))
+        return state
+
+    async def participant(self, participant_id: str) -> participants.ParticipantState:
+        state, _ = await self._participants.load(self._store, participant_stream(participant_id))
+        if state.status == "none":
+            raise NotFound("participant", participant_id)
         return state
 
     async def administer(
