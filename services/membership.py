@@ -1,0 +1,102 @@
+"""Membership and coverage of one participant, derived from their own events.
+
+"Was participant P covered on date D?" is answered from P's stream alone: the enrolment, each
+share of a payment, reversals, and leaving. Read "as known at" an earlier instant, it shows
+what Jaga knew then (only events recorded by that instant count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from events.catalog import (
+    ContributionPaid,
+    ContributionReversed,
+    ParticipantEnrolled,
+    ParticipantLeft,
+    ParticipantRegistered,
+)
+from events.store import EventStore
+from events.types import Event
+from services.domain.calendar import Month, due_date
+from services.domain.coverage import (
+    Cessation,
+    CessationKind,
+    ContributionFacts,
+    ContributionHistory,
+    Coverage,
+    Payment,
+    contribution_history,
+    is_covered,
+)
+from services.domain.errors import NotFound
+from services.domain.rates import contribution_due
+from services.registration import participant_stream
+
+
+def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], int]] | None:
+    """The contribution facts in a participant's events, and what each month costs them;
+    None before they were ever enrolled."""
+    income, programmes = 0, ("JKK", "JKM")
+    enrolments: list[Month] = []
+    shares: list[ContributionPaid] = []
+    reversed_refs: set[str] = set()
+    cessation: Cessation | None = None
+    for event in events:
+        match event:
+            case ParticipantRegistered():
+                income = event.declared_income
+            case ParticipantEnrolled():
+                enrolments.append(Month.of(event.enrolled_on))
+                programmes = tuple(event.programmes)
+            case ContributionPaid():
+                shares.append(event)
+            case ContributionReversed():
+                reversed_refs.add(event.reference)
+            case ParticipantLeft() if event.reason == "death":
+                cessation = Cessation(kind=CessationKind.DEATH, on=event.left_on)
+    if not enrolments:
+        return None
+    payments = tuple(
+        Payment(
+            reference=s.reference,
+            payer=s.payer,
+            months=tuple(Month.parse(m) for m in s.months),
+            paid_at=s.paid_at,
+            amount=s.amount,
+            reversed=s.reference in reversed_refs,
+        )
+        for s in shares
+    )
+    facts = ContributionFacts(
+        start=enrolments[0], payments=payments, rejoins=tuple(enrolments[1:]), cessation=cessation
+    )
+    return facts, lambda month: contribution_due(income, programmes, month).total
+
+
+async def history(
+    store: EventStore, participant_id: str, *, today: date, as_known_at: datetime | None = None
+) -> ContributionHistory | None:
+    """Months, membership periods, arrears and credit as of `today` (None: never enrolled)."""
+    recorded = await store.read_stream(participant_stream(participant_id), as_known_at=as_known_at)
+    if not recorded:
+        raise NotFound("participant", participant_id)
+    found = facts_of([r.data for r in recorded])
+    if found is None:
+        return None
+    facts, amount_due = found
+    return contribution_history(facts, today=today, due_date=due_date, amount_due=amount_due)
+
+
+async def coverage_on(
+    store: EventStore,
+    participant_id: str,
+    day: date,
+    *,
+    today: date,
+    as_known_at: datetime | None = None,
+) -> Coverage | None:
+    """Was the participant covered on `day`, with the reason; None if never enrolled."""
+    found = await history(store, participant_id, today=today, as_known_at=as_known_at)
+    return None if found is None else is_covered(found, day)
