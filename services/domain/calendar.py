@@ -159,7 +159,10 @@ def _days_off(year: int, joint_leave_off: bool) -> frozenset[date]:
 
 class BusinessCalendar(msgspec.Struct, frozen=True):
     """Working days in Indonesia: Monday to Friday, except national holidays and, when
-    `joint_leave_off`, joint leave days (cuti bersama)."""
+    `joint_leave_off`, joint leave days (cuti bersama).
+
+    All the working-day arithmetic below asks `is_working_day`, so a calendar with other days
+    off (a test's stand-in) overrides that one method."""
 
     joint_leave_off: bool = False
 

@@ -1,7 +1,8 @@
 """Claim SLA, accident report deadlines and claim expiry (domain.md "Accidents" and "Claims").
 
-Pure and I/O-free: the working-day calendar comes in as `is_working_day(date) -> bool`, the
-evaluation time as `today` / `now`. Business dates are WIB dates; instants must be
+Pure and I/O-free: working days are those of a `calendar.BusinessCalendar` (by default
+`calendar.DEFAULT_CALENDAR`: Monday to Friday except Indonesian national holidays), the
+evaluation time comes in as `today` / `now`. Business dates are WIB dates; instants must be
 timezone-aware. The numbers (7 and 3 working days, 1% a day, 2x24 hours, 5 years) are parameters
 with the domain.md defaults below, so the caller passes those of the policy version in force.
 
@@ -20,7 +21,6 @@ with the domain.md defaults below, so the caller passes those of the policy vers
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -29,7 +29,7 @@ from fractions import Fraction
 import msgspec
 
 from services.domain.benefits import BenefitKind, BenefitLine
-from services.domain.calendar import require_aware
+from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, require_aware
 from services.domain.money import TIMES, percent, round_rupiah, rupiah
 
 JKK_SLA_WORKING_DAYS = 7
@@ -38,29 +38,6 @@ LATE_PENALTY_BASIS_POINTS_PER_DAY = 100
 """1% of the benefit per working day late (10,000 basis points = 100%)."""
 REPORT_HOURS = 48
 CLAIM_EXPIRY_YEARS = 5
-
-IsWorkingDay = Callable[[date], bool]
-
-
-def add_working_days(day: date, n: int, is_working_day: IsWorkingDay) -> date:
-    """The `n`th working day after `day` (`day` itself never counts; n=0 gives `day`)."""
-    if n < 0:
-        raise ValueError(f"working days to add must be >= 0, got {n}")
-    while n > 0:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            n -= 1
-    return day
-
-
-def working_days_after(start: date, end: date, is_working_day: IsWorkingDay) -> int:
-    """Working days d with start < d <= end (0 when `end` is not after `start`)."""
-    count, day = 0, start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_working_day(day)
-    return count
-
 
 # --- claim SLA -----------------------------------------------------------------------------------
 
@@ -111,8 +88,8 @@ def claim_sla(
     working_days: int,
     benefit: int,
     today: date,
-    is_working_day: IsWorkingDay,
     paid_on: date | None = None,
+    calendar: BusinessCalendar = DEFAULT_CALENDAR,
     basis_points_per_day: int = LATE_PENALTY_BASIS_POINTS_PER_DAY,
     rules_version: str = "",
 ) -> ClaimSla:
@@ -120,17 +97,22 @@ def claim_sla(
 
     `working_days`: JKK_SLA_WORKING_DAYS (7) or JKM_SLA_WORKING_DAYS (3), or the policy's.
     `benefit`: the benefit owed, on which the penalty is computed.
+    `calendar`: whose working days count (`calendar.add_working_days` for the deadline,
+    `calendar.working_days_between` for the days left and late).
     """
+    if working_days < 0:
+        raise ValueError(f"SLA working days must be >= 0, got {working_days}")
     if paid_on is not None and paid_on < documents_complete_on:
         raise ValueError(
             f"paid on {paid_on}, before the documents were complete ({documents_complete_on})"
         )
     if paid_on is not None and paid_on > today:
         paid_on = None  # not yet known on `today`
-    deadline = add_working_days(documents_complete_on, working_days, is_working_day)
+    deadline = calendar.add_working_days(documents_complete_on, working_days)
     end = paid_on if paid_on is not None else today
-    late = working_days_after(deadline, end, is_working_day)
-    left = 0 if paid_on is not None else working_days_after(today, deadline, is_working_day)
+    # working_days_between is negative when its end is earlier: then nothing is late (or left).
+    late = max(calendar.working_days_between(deadline, end), 0)
+    left = 0 if paid_on is not None else max(calendar.working_days_between(today, deadline), 0)
     return ClaimSla(
         documents_complete_on=documents_complete_on,
         working_days=working_days,

@@ -1,7 +1,9 @@
 """Claim SLA, accident report deadlines and claim expiry (services/domain/sla.py).
 
-The calendar here is weekdays minus two days off chosen for the test (Thu 19 and Fri 20 March
-2026), standing in for the Indonesian holiday calendar.
+The calendar of most tests here is a `BusinessCalendar` whose working days are weekdays minus two
+days off chosen for the test (Thu 19 and Fri 20 March 2026), standing in for the Indonesian
+holiday calendar; the working-day arithmetic is calendar's. One test uses the real default
+calendar.
 """
 
 from __future__ import annotations
@@ -13,26 +15,31 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.domain.benefits import BenefitKind
+from services.domain.calendar import BusinessCalendar
 from services.domain.money import JUTA
 from services.domain.sla import (
     JKK_SLA_WORKING_DAYS,
     JKM_SLA_WORKING_DAYS,
     ReportStage,
-    add_working_days,
     claim_expiry,
     claim_sla,
     late_penalty,
     stage_one_report,
     stage_two_report,
-    working_days_after,
 )
 
 X = "\u00d7"
 DAYS_OFF = {date(2026, 3, 19), date(2026, 3, 20)}
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in DAYS_OFF
+class StandInCalendar(BusinessCalendar, frozen=True):
+    """Weekdays except DAYS_OFF."""
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in DAYS_OFF
+
+
+CALENDAR = StandInCalendar()
 
 
 DOCS_COMPLETE = date(2026, 3, 13)  # a Friday
@@ -47,7 +54,7 @@ def sla(today: date, paid_on: date | None = None, working_days: int = JKK_SLA_WO
         working_days=working_days,
         benefit=BENEFIT,
         today=today,
-        is_working_day=is_working_day,
+        calendar=CALENDAR,
         paid_on=paid_on,
         rules_version="sla-test",
     )
@@ -55,7 +62,7 @@ def sla(today: date, paid_on: date | None = None, working_days: int = JKK_SLA_WO
 
 def test_the_jkk_deadline_is_seven_working_days_after_complete_documents() -> None:
     assert sla(DOCS_COMPLETE).deadline == JKK_DEADLINE
-    assert add_working_days(DOCS_COMPLETE, 7, is_working_day) == JKK_DEADLINE
+    assert CALENDAR.add_working_days(DOCS_COMPLETE, 7) == JKK_DEADLINE
 
 
 def test_the_jkm_deadline_is_three_working_days_after_complete_documents() -> None:
@@ -114,7 +121,7 @@ def test_a_payment_on_a_day_off_after_the_deadline_is_a_breach_without_penalty_d
         working_days=3,
         benefit=BENEFIT,
         today=date(2026, 4, 1),
-        is_working_day=is_working_day,
+        calendar=CALENDAR,
         paid_on=date(2026, 3, 28),
     )
     assert deadline_friday.deadline == date(2026, 3, 27)
@@ -132,6 +139,35 @@ def test_a_payment_before_complete_documents_is_refused() -> None:
         sla(date(2026, 3, 20), paid_on=date(2026, 3, 12))
 
 
+def test_a_negative_number_of_sla_working_days_is_refused() -> None:
+    with pytest.raises(ValueError, match="SLA working days must be >= 0"):
+        sla(DOCS_COMPLETE, working_days=-1)
+
+
+def test_by_default_the_deadline_skips_real_indonesian_holidays() -> None:
+    # The default calendar: Nyepi (Thu 19 March 2026) is a national holiday; Fri 20 March is
+    # joint leave (cuti bersama), a working day. 7 working days after Fri 13 March:
+    # 16, 17, 18, (19 off), 20, 23, 24, 25.
+    result = claim_sla(
+        documents_complete_on=DOCS_COMPLETE,
+        working_days=JKK_SLA_WORKING_DAYS,
+        benefit=BENEFIT,
+        today=date(2026, 3, 27),
+    )
+    assert result.deadline == date(2026, 3, 25)
+    assert (result.working_days_late, result.breached) == (2, True)  # 26 and 27 March
+    assert result.penalty is not None and result.penalty.amount == 960_000
+    paid_on_good_friday = claim_sla(
+        documents_complete_on=DOCS_COMPLETE,
+        working_days=JKK_SLA_WORKING_DAYS,
+        benefit=BENEFIT,
+        today=date(2026, 4, 6),
+        paid_on=date(2026, 4, 3),
+    )
+    # Good Friday is a holiday: late are 26, 27, 30, 31 March and 1, 2 April.
+    assert paid_on_good_friday.working_days_late == 6
+
+
 def test_late_penalty_for_a_fractional_rupiah_rounds_half_up() -> None:
     line = late_penalty(16_850, 1)  # 1% of Rp16,850 = Rp168.5
     assert line is not None and line.amount == 169
@@ -145,9 +181,9 @@ working_calendar_days = st.dates(date(2025, 1, 1), date(2027, 12, 31))
 
 @given(working_calendar_days, st.integers(0, 30))
 def test_the_deadline_is_the_nth_working_day_after(start: date, n: int) -> None:
-    deadline = add_working_days(start, n, is_working_day)
-    assert working_days_after(start, deadline, is_working_day) == n
-    assert n == 0 or is_working_day(deadline)
+    deadline = CALENDAR.add_working_days(start, n)
+    assert CALENDAR.working_days_between(start, deadline) == n
+    assert n == 0 or CALENDAR.is_working_day(deadline)
 
 
 @given(working_calendar_days, st.integers(0, 60), st.integers(0, 500 * JUTA))
@@ -160,7 +196,7 @@ def test_penalty_is_one_percent_per_working_day_late(
         working_days=JKK_SLA_WORKING_DAYS,
         benefit=benefit,
         today=paid_on,
-        is_working_day=is_working_day,
+        calendar=CALENDAR,
         paid_on=paid_on,
     )
     expected = result.working_days_late * benefit / 100
