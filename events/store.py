@@ -126,7 +126,12 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(dsn: str, **pool_args: Any) -> asyncpg.Pool:
-    """An asyncpg pool set up for the event store (JSON codec, cheap release)."""
+    """An asyncpg pool set up for the event store (JSON codec, cheap release).
+
+    Idle connections are kept (no inactivity timer, unless `max_inactive_connection_lifetime`
+    is given): re-arming and cancelling that timer costs a fifth of each acquire and release.
+    """
+    pool_args.setdefault("max_inactive_connection_lifetime", 0)
     return await asyncpg.create_pool(dsn, init=init_connection, reset=_keep_session, **pool_args)
 
 
@@ -249,8 +254,8 @@ class EventStore:
         db = connection or self._pool
         for attempt in range(_ANY_RETRIES + 1):
             try:
-                if len(encoded[0]) == 1 and idempotency_key is None:
-                    results = await self._append_one(db, appends[0], encoded, context)
+                if len(encoded[0]) == 1 and idempotency_key is None and connection is None:
+                    results = await self._append_one(self._pool, appends[0], encoded, context)
                 else:
                     results = await self._append_many(
                         db, appends, encoded, context, idempotency_key
