@@ -12,7 +12,7 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -228,6 +228,40 @@ def personal_data_erase(
         except PersonalDataError as exc:
             console.print(f"[red]Not erased:[/] {exc}")
             raise typer.Exit(1) from None
+
+
+@personal_app.command("due")
+def personal_data_due(
+    on: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="As of this date (default today).")
+    ] = None,
+) -> None:
+    """List the data subjects whose retention period is over (erase them with `erase`)."""
+    from services.domain.calendar import business_date
+    from services.domain.policy import DEFAULT_POLICY
+    from services.retention import due_for_erasure
+
+    settings = _settings()
+    today = on.date() if on else business_date(datetime.now(UTC))
+    with _services(settings) as services:
+        _migrate(services.database_url)
+
+        async def run() -> list[Any]:
+            store = await _event_store(settings, services)
+            try:
+                return await due_for_erasure(store, DEFAULT_POLICY, today)
+            finally:
+                await store.close()
+
+        due = asyncio.run(run())
+    for subject in due:
+        print(f"{subject.subject_id}\tmembership ended {subject.membership_ended}"
+              f"\tkept until {subject.keep_until}")  # fmt: skip
+    console.print(
+        f"{len(due)} data subject(s) due for erasure on {today} "
+        f"(retention: {DEFAULT_POLICY.personal_data_retention_years} years after membership "
+        f"ended, policy {DEFAULT_POLICY.version})."
+    )
 
 
 @personal_app.command("rotate-master-key")
