@@ -1,10 +1,10 @@
 """Contributions, membership periods and coverage, derived from a participant's payment history.
 
-Pure and I/O-free: the facts come in as plain Structs (`ContributionFacts`), the working-day
-calendar as a `due_date(month) -> date` callable, the rate table as `amount_due(month) -> int`,
-and the evaluation date as `today`. `contribution_history` folds the facts into a
-`ContributionHistory`; `is_covered(history, day)` answers "was the participant covered on day D?"
-with the reason.
+Pure and I/O-free: the facts come in as plain Structs (`ContributionFacts`), the due dates from a
+`calendar.BusinessCalendar` (by default `calendar.DEFAULT_CALENDAR`: the 15th, or the next
+working day), the rate table as `amount_due(month) -> int`, and the evaluation date as `today`.
+`contribution_history` folds the facts into a `ContributionHistory`; `is_covered(history, day)`
+answers "was the participant covered on day D?" with the reason.
 
 Modelling choices (domain.md "Contributions" and "Coverage (policy)"):
 
@@ -44,7 +44,7 @@ from typing import Literal
 
 import msgspec
 
-from services.domain.calendar import Month, business_date
+from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, Month, business_date
 from services.domain.money import rupiah
 
 # --- facts -------------------------------------------------------------------------------------
@@ -279,14 +279,14 @@ class _Fold:
         self,
         facts: ContributionFacts,
         today: date,
-        due_date: Callable[[Month], date],
+        calendar: BusinessCalendar,
         amount_due: Callable[[Month], int],
         rules: CoverageRules,
     ) -> None:
         if rules.arrears_limit_months < 0:
             raise ValueError(f"arrears_limit_months must be >= 0, got {rules.arrears_limit_months}")
         self.facts, self.today, self.rules = facts, today, rules
-        self._due_date, self._amount_due = due_date, amount_due
+        self._calendar, self._amount_due = calendar, amount_due
         self._due_dates: dict[Month, date] = {}
         self._amounts: dict[Month, int] = {}
         known = facts.cessation is not None and facts.cessation.on <= today
@@ -305,7 +305,7 @@ class _Fold:
     # rates and calendar, each asked once per month
     def due_on(self, month: Month) -> date:
         if month not in self._due_dates:
-            self._due_dates[month] = self._due_date(month)
+            self._due_dates[month] = self._calendar.due_date(month)
         return self._due_dates[month]
 
     def due_amount(self, month: Month) -> int:
@@ -564,17 +564,17 @@ def contribution_history(
     facts: ContributionFacts,
     *,
     today: date,
-    due_date: Callable[[Month], date],
     amount_due: Callable[[Month], int] | int,
+    calendar: BusinessCalendar = DEFAULT_CALENDAR,
     rules: CoverageRules = DEFAULT_COVERAGE_RULES,
 ) -> ContributionHistory:
     """Fold a participant's contribution facts into months, periods, arrears, credit and refunds.
 
-    `due_date(month)` is the month's due date (the 15th, or the next working day);
-    `amount_due(month)` what the rate table in force asks for that month (or one fixed amount).
+    `amount_due(month)` is what the rate table in force asks for that month (or one fixed
+    amount); `calendar.due_date(month)` the month's due date (the 15th, or the next working day).
     """
     due = amount_due if callable(amount_due) else (lambda _month: amount_due)
-    fold = _Fold(facts, today, due_date, due, rules)
+    fold = _Fold(facts, today, calendar, due, rules)
     fold.run()
     records = fold.records()
     in_arrears = [r for r in records if r.status is MonthStatus.IN_ARREARS]

@@ -3,8 +3,9 @@
 Given a participant's contribution facts, when the history is folded as of a date, then the
 months, periods, arrears, credit, refunds and coverage follow domain.md "Contributions".
 
-The due date here is the 15th, or the next weekday (no holidays), standing in for the
-regency calendar; worked examples avoid months where the two would differ.
+Due dates are those of the real default calendar (`calendar.due_date`: the 15th, or the next
+working day, Indonesian national holidays off); the worked examples are in months where that is
+the 15th or the next weekday.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.domain.calendar import Month
+from services.domain.calendar import BusinessCalendar, Month, due_date
 from services.domain.coverage import (
     Cessation,
     CessationKind,
@@ -39,14 +40,6 @@ JKK_JKM = 16_800  # JKK + JKM at the minimum declared income
 SPONSOR = "APBD Kabupaten Kepahiang"
 OCT, NOV, DEC = Month(2025, 10), Month(2025, 11), Month(2025, 12)
 JAN, FEB, MAR, APR = Month(2026, 1), Month(2026, 2), Month(2026, 3), Month(2026, 4)
-
-
-def due(month: Month) -> date:
-    """The 15th, or the next weekday."""
-    day = date(month.year, month.month, 15)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def at(day: date, hour: int = 10) -> datetime:
@@ -86,7 +79,7 @@ def history(
 ) -> ContributionHistory:
     facts = ContributionFacts(start=start, payments=payments, rejoins=rejoins, cessation=cessation)
     extra = {"rules": rules} if rules is not None else {}
-    return contribution_history(facts, today=today, due_date=due, amount_due=amount_due, **extra)
+    return contribution_history(facts, today=today, amount_due=amount_due, **extra)
 
 
 def statuses(h: ContributionHistory) -> dict[str, MonthStatus]:
@@ -427,6 +420,22 @@ def test_months_before_membership_cannot_be_paid() -> None:
     assert h.month(OCT).status is MonthStatus.PAID_ON_TIME  # type: ignore[union-attr]
 
 
+def test_due_dates_come_from_the_calendar_passed() -> None:
+    # 15 Feb 2026 is a Sunday. By default the due date is Mon 16 Feb (joint leave for Imlek is a
+    # working day); with joint leave off it is Wed 18 Feb (16 joint leave, 17 Imlek).
+    paid = pay("FEB", (OCT, NOV, DEC, JAN, FEB), date(2025, 10, 1))
+    facts = ContributionFacts(start=OCT, payments=(paid,))
+    default = contribution_history(facts, today=date(2026, 2, 28), amount_due=JKK_JKM)
+    joint_leave_off = contribution_history(
+        facts,
+        today=date(2026, 2, 28),
+        amount_due=JKK_JKM,
+        calendar=BusinessCalendar(joint_leave_off=True),
+    )
+    assert default.month(FEB).due_on == date(2026, 2, 16)  # type: ignore[union-attr]
+    assert joint_leave_off.month(FEB).due_on == date(2026, 2, 18)  # type: ignore[union-attr]
+
+
 def test_a_payment_recorded_late_evening_wib_counts_on_its_wib_date() -> None:
     # 23:30 WIB on 15 Oct is 16:30 UTC on 15 Oct: on time. 00:30 WIB on 16 Oct is 15 Oct UTC.
     on_time = history(pay("N", (OCT,), date(2025, 10, 15), hour=23), today=date(2025, 10, 31))
@@ -494,7 +503,7 @@ def schedule(draw: st.DrawFn) -> list[Payment]:
     month = START + draw(st.sampled_from([0, 0, 1, 4]))
     while month < START + HORIZON and len(drawn) < 12:
         length = draw(st.sampled_from([1, 1, 3, 6, 12]))
-        paid_on = due(month) + timedelta(days=draw(st.integers(-45, 40)))
+        paid_on = due_date(month) + timedelta(days=draw(st.integers(-45, 40)))
         drawn.append(
             Payment(
                 reference=f"S{len(drawn)}",
@@ -526,7 +535,7 @@ def rate(month: Month) -> int:
 
 
 def fold(f: ContributionFacts, today: date) -> ContributionHistory:
-    return contribution_history(f, today=today, due_date=due, amount_due=rate)
+    return contribution_history(f, today=today, amount_due=rate)
 
 
 def days_to_check(today: date) -> list[date]:
@@ -606,14 +615,14 @@ def test_membership_ends_only_after_more_than_three_consecutive_unpaid_months(
             checked_until = min(checked_until, period.ended_on - timedelta(days=2))
         # Every check of four consecutive months while the membership was on found one paid.
         for k in months:
-            if period.start_month.months_until(k) < 3 or due(k) > checked_until:
+            if period.start_month.months_until(k) < 3 or due_date(k) > checked_until:
                 continue
             window = [k + -back for back in range(4)]
-            assert any(paid_on[m] is not None and paid_on[m] <= due(k) for m in window), k
+            assert any(paid_on[m] is not None and paid_on[m] <= due_date(k) for m in window), k
         if period.end_reason is EndReason.LAPSED:
             k = period.end_month
             assert k is not None and period.start_month.months_until(k) >= 3
-            assert period.ended_on == due(k) + timedelta(days=1) <= today
+            assert period.ended_on == due_date(k) + timedelta(days=1) <= today
             assert all(paid_on[k + -back] is None for back in range(4))
         elif period.end_reason is not None:
             assert f.cessation is not None and period.ended_on == f.cessation.on + timedelta(1)
