@@ -15,6 +15,9 @@ JUTA = 1_000_000
 TIMES = "\u00d7"
 """The multiplication sign (U+00D7) used in benefit formulas."""
 
+BASIS_POINTS = 10_000
+"""Rates are held in basis points, so no float touches money: 10,000 = 100%, 100 = 1%."""
+
 
 def _require_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -43,6 +46,12 @@ def round_rupiah(value: Fraction | int) -> int:
     value = Fraction(value)
     magnitude = (abs(value.numerator) * 2 + value.denominator) // (2 * value.denominator)
     return magnitude if value >= 0 else -magnitude
+
+
+def percent_of(amount: int, basis_points: int) -> int:
+    """`amount` x `basis_points` / 10,000, rounded once by `round_rupiah` (half away from zero:
+    for the amounts and rates >= 0 it is used with, an exact half goes up)."""
+    return round_rupiah(Fraction(amount * basis_points, BASIS_POINTS))
 
 
 def percent(value: int | Decimal) -> str:

@@ -12,7 +12,7 @@ import enum
 
 import msgspec
 
-BASIS_POINTS = 10_000
+from services.domain.money import percent_of
 
 
 class OverpaymentHandling(enum.StrEnum):
@@ -100,8 +100,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
         counts the days (domain.md says only "each day late")."""
         if days_late <= 0:
             return 0
-        share = self.late_penalty_basis_points_per_day * days_late
-        return (benefit * share * 2 + BASIS_POINTS) // (2 * BASIS_POINTS)
+        return percent_of(benefit, self.late_penalty_basis_points_per_day * days_late)
 
 
 DEFAULT_POLICY = Policy(version="2025.1")

@@ -6,8 +6,8 @@ A table applies to a month when it took effect on or before the month's first da
 regulation taking effect mid-month applies from the next contribution month.
 
 Amounts are integer rupiah. Percentages are held as basis points (1% = 100) so no float
-ever touches money; a percentage amount is rounded half up to the rupiah, then JKK is
-clamped to its minimum and maximum.
+ever touches money; a percentage amount is rounded half up to the rupiah
+(`money.percent_of`), then JKK is clamped to its minimum and maximum.
 """
 
 from __future__ import annotations
@@ -20,12 +20,11 @@ import msgspec
 
 from services.domain.calendar import Month
 from services.domain.errors import FieldError, NotFound, ValidationFailed
+from services.domain.money import percent_of
 
 MIN_DECLARED_INCOME = 1_000_000
 """Lowest declared monthly income a BPU participant may register with (checked at
 registration; `contribution_due` itself accepts any non-negative income)."""
-
-BASIS_POINTS = 10_000
 
 
 class Programme(enum.StrEnum):
@@ -34,11 +33,6 @@ class Programme(enum.StrEnum):
     JKK = "JKK"  # work accident
     JKM = "JKM"  # death
     JHT = "JHT"  # old-age savings (optional)
-
-
-def percent_of(amount: int, basis_points: int) -> int:
-    """`amount` x `basis_points` / 10,000, rounded half up to the rupiah (both >= 0)."""
-    return (amount * basis_points * 2 + BASIS_POINTS) // (2 * BASIS_POINTS)
 
 
 class RateTable(msgspec.Struct, frozen=True, kw_only=True):

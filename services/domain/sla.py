@@ -24,13 +24,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from fractions import Fraction
 
 import msgspec
 
 from services.domain.benefits import BenefitKind, BenefitLine
 from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, require_aware
-from services.domain.money import TIMES, percent, round_rupiah, rupiah
+from services.domain.money import TIMES, percent, percent_of, rupiah
 
 JKK_SLA_WORKING_DAYS = 7
 JKM_SLA_WORKING_DAYS = 3
@@ -56,7 +55,7 @@ def late_penalty(
         raise ValueError(f"working days late must be >= 0, got {working_days_late}")
     if working_days_late == 0:
         return None
-    amount = round_rupiah(Fraction(benefit * basis_points_per_day * working_days_late, 10_000))
+    amount = percent_of(benefit, basis_points_per_day * working_days_late)
     rate = percent(Decimal(basis_points_per_day) / 100)
     days = "working day" if working_days_late == 1 else "working days"
     return BenefitLine(

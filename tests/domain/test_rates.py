@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from services.domain.calendar import Month
 from services.domain.errors import NotFound, ValidationFailed
+from services.domain.money import percent_of
 from services.domain.rates import (
     DEFAULT_SCHEDULE,
     MIN_DECLARED_INCOME,
@@ -20,7 +21,6 @@ from services.domain.rates import (
     Programme,
     RateSchedule,
     contribution_due,
-    percent_of,
 )
 
 OCT_2025 = Month(2025, 10)
