@@ -22,6 +22,7 @@ from fractions import Fraction
 
 import msgspec
 
+from services.domain.calendar import add_months
 from services.domain.money import JUTA, TIMES, percent, round_rupiah, rupiah
 
 
@@ -197,14 +198,6 @@ def transport(
     return tuple(lines)
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    next_month = date(year + (month == 12), month % 12 + 1, 1)
-    return date(year, month, min(day.day, (next_month - timedelta(days=1)).day))
-
-
 def stmb(
     wage: int,
     *,
@@ -225,7 +218,7 @@ def stmb(
         )
     if period_to < period_from:
         raise ValueError(f"STMB period ends ({period_to}) before it starts ({period_from})")
-    boundary = _add_months(incapacity_from, rules.stmb_full_months)
+    boundary = add_months(incapacity_from, rules.stmb_full_months)
     spans = [
         (period_from, min(period_to, boundary - timedelta(days=1)), rules.stmb_full_percent),
         (max(period_from, boundary), period_to, rules.stmb_reduced_percent),

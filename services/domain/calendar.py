@@ -116,6 +116,14 @@ class Month(msgspec.Struct, frozen=True, order=True):
         return isinstance(day, date) and (day.year, day.month) == (self.year, self.month)
 
 
+def add_months(day: date, months: int) -> date:
+    """The same day of the month `months` months later (earlier when negative), or that month's
+    last day when it is shorter: 31 January + 1 month is 28 (29) February, 29 February 2028 +
+    5 years is 28 February 2033."""
+    month = Month.of(day) + months
+    return date(month.year, month.month, min(day.day, month.last_day.day))
+
+
 def month_range(first: Month, last: Month) -> Iterator[Month]:
     """Months from `first` to `last`, both included (empty when `last` is before `first`)."""
     for index in range(first.index, last.index + 1):

@@ -28,7 +28,12 @@ from enum import StrEnum
 import msgspec
 
 from services.domain.benefits import BenefitKind, BenefitLine
-from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, require_aware
+from services.domain.calendar import (
+    DEFAULT_CALENDAR,
+    BusinessCalendar,
+    add_months,
+    require_aware,
+)
 from services.domain.money import TIMES, percent, percent_of, rupiah
 
 JKK_SLA_WORKING_DAYS = 7
@@ -222,18 +227,11 @@ class ClaimExpiry(msgspec.Struct, frozen=True, kw_only=True):
     days_left: int
 
 
-def _anniversary(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a year that has none
-        return date(day.year + years, 2, 28)
-
-
 def claim_expiry(accident_on: date, *, on: date, years: int = CLAIM_EXPIRY_YEARS) -> ClaimExpiry:
     """Whether a claim filed on `on` for an accident on `accident_on` is still in time."""
     if on < accident_on:
         raise ValueError(f"claim date {on} is before the accident ({accident_on})")
-    last_day = _anniversary(accident_on, years)
+    last_day = add_months(accident_on, 12 * years)  # 29 February: 28 February if none
     return ClaimExpiry(
         accident_on=accident_on,
         last_day=last_day,

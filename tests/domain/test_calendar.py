@@ -17,6 +17,7 @@ from services.domain.calendar import (
     DEFAULT_CALENDAR,
     BusinessCalendar,
     Month,
+    add_months,
     add_working_days,
     business_date,
     due_date,
@@ -96,6 +97,24 @@ def test_month_arithmetic_is_consistent(month: Month, k: int) -> None:
     assert month.months_until(month + k) == k
     assert (month + k > month) == (k > 0)
     assert Month.from_index(month.index) == month
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "expected"),
+    [
+        (date(2026, 3, 2), 12, date(2027, 3, 2)),
+        (date(2026, 1, 31), 1, date(2026, 2, 28)),  # the month is shorter: its last day
+        (date(2028, 1, 31), 1, date(2028, 2, 29)),
+        (date(2028, 2, 29), 60, date(2033, 2, 28)),  # a 5th anniversary with no 29 February
+        (date(2028, 2, 29), 48, date(2032, 2, 29)),
+        (date(2026, 3, 31), -1, date(2026, 2, 28)),
+        (date(2025, 12, 15), 0, date(2025, 12, 15)),
+    ],
+)
+def test_add_months_keeps_the_day_or_takes_the_shorter_months_last(
+    day: date, months: int, expected: date
+) -> None:
+    assert add_months(day, months) == expected
 
 
 # --- Jakarta time ---------------------------------------------------------------------------
