@@ -13,6 +13,7 @@ verifies.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -152,22 +153,66 @@ def is_sealed(payload: bytes) -> bool:
 
 
 def sealed_subjects(payload: bytes) -> set[str]:
-    return {m.group(1) for m in _SEALED.finditer(payload.decode())}
+    return {subject.decode() for _, _, _, subject in _sealed_values(payload)}
 
 
-_SEALED = re.compile(r'"pd1:[A-Za-z0-9_=-]+:([^"\\]+)"')
+# A sealed value as seal() writes it: a whole JSON string `"pd1:<base64url>:<subject>"`.
+_SEALED_AT = re.compile(rb'"pd1:([A-Za-z0-9_=-]+):([^"\\]+)"(?![ \t\r\n]*:)')
+_SEALED_STR = re.compile(r"pd1:([A-Za-z0-9_=-]+):(.+)", re.DOTALL)
+_ERASED_JSON = msgspec.json.encode(ERASED)
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
+def _sealed_values(payload: bytes) -> Iterator[tuple[int, int, bytes, bytes]]:
+    """(start, end, blob, subject) of each sealed value in a payload's JSON text, and only
+    those: a match is a string value, not a key (not followed by `:`); its opening quote is not
+    escaped, so it starts a string token (inside a string every quote is escaped, and a closing
+    quote is never followed by `pd1:`); no backslash inside, so its closing quote ends it."""
+    at = payload.find(_MARK)
+    while at >= 0:
+        m = _SEALED_AT.match(payload, at)
+        if m is not None and (at == 0 or payload[at - 1] != 0x5C):  # 0x5C: backslash
+            yield at, m.end(), m.group(1), m.group(2)
+            at = payload.find(_MARK, m.end())
+        else:
+            at = payload.find(_MARK, at + 1)
 
 
 def open_sealed(payload: bytes, keys: Mapping[str, bytes | None]) -> bytes:
-    """The payload with every sealed value opened, or ERASED where the key is gone."""
-    return msgspec.json.encode(_open(msgspec.json.decode(payload), keys))
+    """The payload with every sealed value opened, or ERASED where the key is gone.
+
+    Each sealed value is replaced in the JSON text itself (no decode, walk and re-encode of the
+    whole payload). A payload holding any other `"pd1:` goes through the JSON walk instead.
+    """
+    ciphers: dict[bytes, AESGCM] = {}
+    parts: list[bytes] = []
+    done = opened = 0
+    for start, end, blob, subject in _sealed_values(payload):
+        opened += 1
+        parts.append(payload[done:start])
+        done = end
+        key = keys.get(subject.decode())
+        if key is None:
+            parts.append(_ERASED_JSON)
+            continue
+        cipher = ciphers.get(key)
+        if cipher is None:
+            cipher = ciphers[key] = AESGCM(key)
+        raw = binascii.a2b_base64(blob.translate(_URLSAFE))
+        plain = cipher.decrypt(raw[:_NONCE], raw[_NONCE:], subject)
+        parts.append(msgspec.json.encode(plain.decode()))
+    if opened != payload.count(_MARK):  # a "pd1: that is not a sealed value seal() wrote
+        return msgspec.json.encode(_open(msgspec.json.decode(payload), keys))
+    parts.append(payload[done:])
+    return b"".join(parts)
 
 
 def _open(data: Any, keys: Mapping[str, bytes | None]) -> Any:
     if isinstance(data, str):
-        if not data.startswith(_PREFIX):
+        sealed = _SEALED_STR.fullmatch(data) if data.startswith(_PREFIX) else None
+        if sealed is None:  # not something seal() wrote
             return data
-        blob, subject = data[len(_PREFIX) :].split(":", 1)
+        blob, subject = sealed.groups()
         key = keys.get(subject)
         if key is None:
             return ERASED
@@ -195,7 +240,7 @@ class MasterKeys:
         for key_id, key in keys.items():
             if len(key) != 32:
                 raise PersonalDataError(f"master key {key_id} must be 32 bytes")
-        self._keys = dict(keys)
+        self._keys = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self.active_id = next(iter(self._keys))
 
     @classmethod
@@ -215,7 +260,7 @@ class MasterKeys:
 
     def wrap(self, subject: str, data_key: bytes) -> tuple[str, bytes]:
         nonce = os.urandom(_NONCE)
-        wrapped = AESGCM(self._keys[self.active_id]).encrypt(nonce, data_key, subject.encode())
+        wrapped = self._keys[self.active_id].encrypt(nonce, data_key, subject.encode())
         return self.active_id, nonce + wrapped
 
     def unwrap(self, subject: str, key_id: str, wrapped: bytes) -> bytes:
@@ -225,7 +270,7 @@ class MasterKeys:
                 f"subject key of {subject} is wrapped by master key {key_id}, "
                 "which is not configured"
             )
-        return AESGCM(master).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], subject.encode())
+        return master.decrypt(wrapped[:_NONCE], wrapped[_NONCE:], subject.encode())
 
 
 class LookupHasher:
