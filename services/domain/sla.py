@@ -35,12 +35,13 @@ from services.domain.calendar import (
     require_aware,
 )
 from services.domain.money import TIMES, percent, percent_of, rupiah
+from services.domain.policy import DEFAULT_POLICY
 
-JKK_SLA_WORKING_DAYS = 7
-JKM_SLA_WORKING_DAYS = 3
-LATE_PENALTY_BASIS_POINTS_PER_DAY = 100
+# The domain.md defaults, as the default policy holds them (services/domain/policy.py).
+JKK_SLA_WORKING_DAYS = DEFAULT_POLICY.sla_working_days_jkk
+JKM_SLA_WORKING_DAYS = DEFAULT_POLICY.sla_working_days_jkm
+LATE_PENALTY_BASIS_POINTS_PER_DAY = DEFAULT_POLICY.late_penalty_basis_points_per_day
 """1% of the benefit per working day late (10,000 basis points = 100%)."""
-REPORT_HOURS = 48
 CLAIM_EXPIRY_YEARS = 5
 
 # --- claim SLA -----------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def stage_one_report(
     *,
     now: datetime,
     reported_at: datetime | None = None,
-    hours: int = REPORT_HOURS,
+    hours: int = DEFAULT_POLICY.stage_one_report_hours,
 ) -> ReportDeadline:
     """The Stage I report deadline (2x24 hours after the accident) and its breach, as of `now`."""
     return _report(ReportStage.STAGE_I, accident_at, now, reported_at, hours)
@@ -209,7 +210,7 @@ def stage_two_report(
     *,
     now: datetime,
     reported_at: datetime | None = None,
-    hours: int = REPORT_HOURS,
+    hours: int = DEFAULT_POLICY.stage_two_report_hours,
 ) -> ReportDeadline:
     """The Stage II report deadline (2x24 hours after the doctor's statement), as of `now`."""
     return _report(ReportStage.STAGE_II, doctor_statement_at, now, reported_at, hours)
