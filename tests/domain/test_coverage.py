@@ -18,7 +18,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.domain.calendar import BusinessCalendar, Month, due_date
+from services.domain.calendar import (
+    DEFAULT_CALENDAR,
+    JAKARTA,
+    BusinessCalendar,
+    Month,
+    due_date,
+    month_range,
+)
 from services.domain.coverage import (
     Cessation,
     CessationKind,
@@ -35,6 +42,7 @@ from services.domain.coverage import (
     paid_months,
     period_on,
 )
+from services.domain.rates import MIN_DECLARED_INCOME, Programme, contribution_due
 
 JKK_JKM = 16_800  # JKK + JKM at the minimum declared income
 SPONSOR = "APBD Kabupaten Kepahiang"
@@ -467,6 +475,82 @@ def test_malformed_payments_are_refused_naming_the_payment(
 ) -> None:
     with pytest.raises(error, match=match):
         history(payment, today=date(2025, 10, 31))
+
+
+# --- the real calendar and rate table -----------------------------------------------------------
+
+
+def kepahiang_block_payment(today: date) -> ContributionHistory:
+    """Membership from October 2025 at the minimum income with JKK + JKM; the regency pays
+    October-December 2025 in one block on 10 October 2025. Due dates from `calendar.due_date`
+    (the default calendar), amounts from `rates.contribution_due`: no stand-ins."""
+
+    def amount_due(month: Month) -> int:
+        return contribution_due(MIN_DECLARED_INCOME, [Programme.JKK, Programme.JKM], month).total
+
+    block = Payment(
+        reference="APBD-2025-10",
+        payer=SPONSOR,
+        months=(OCT, NOV, DEC),
+        paid_at=datetime(2025, 10, 10, 10, tzinfo=JAKARTA),
+        amount=3 * 16_800,
+    )
+    facts = ContributionFacts(start=OCT, payments=(block,))
+    return contribution_history(
+        facts, today=today, amount_due=amount_due, calendar=DEFAULT_CALENDAR
+    )
+
+
+def test_worked_example_with_the_real_calendar_and_rate_table() -> None:
+    h = kepahiang_block_payment(today=date(2026, 2, 20))
+    paid = date(2025, 10, 10)
+    assert [
+        (str(r.month), r.due_on, r.amount_due, r.amount_paid, r.status, r.paid_on) for r in h.months
+    ] == [
+        ("2025-10", date(2025, 10, 15), 16_800, 16_800, MonthStatus.PAID_ON_TIME, paid),
+        # 15 November 2025 is a Saturday: due on Monday 17 November.
+        ("2025-11", date(2025, 11, 17), 16_800, 16_800, MonthStatus.PAID_ON_TIME, paid),
+        ("2025-12", date(2025, 12, 15), 16_800, 16_800, MonthStatus.PAID_ON_TIME, paid),
+        ("2026-01", date(2026, 1, 15), 16_800, 0, MonthStatus.IN_ARREARS, None),
+        # 15 February 2026 is a Sunday: due on Monday 16 February (joint leave, a working day).
+        ("2026-02", date(2026, 2, 16), 16_800, 0, MonthStatus.IN_ARREARS, None),
+    ]
+    assert [r.month for r in h.months] == list(month_range(OCT, FEB))
+    assert all(r.due_on == due_date(r.month) for r in h.months)
+    assert (h.arrears_months, h.arrears_amount, h.credit_total) == (2, 33_600, 0)
+
+    coverage = {day: is_covered(h, day) for day in h.months[0].month.days()}
+    # Paid by its due date, October is covered from its first day, before the payment too.
+    assert all(c.covered and c.reason is CoverageReason.PAID_ON_TIME for c in coverage.values())
+    assert is_covered(h, date(2025, 10, 1)).payment_reference == "APBD-2025-10"
+    assert is_covered(h, date(2025, 12, 31)).covered
+    assert not is_covered(h, date(2025, 9, 30)).covered  # before membership
+    assert is_covered(h, date(2025, 9, 30)).reason is CoverageReason.NOT_A_MEMBER
+    january = is_covered(h, date(2026, 1, 1))
+    assert (january.covered, january.reason) == (False, CoverageReason.MONTH_UNPAID)
+
+    # January to April unpaid: membership ends the day after due(April 2026) = Wed 15 April.
+    assert h.lapses_on == date(2026, 4, 16)
+    assert h.current_period is not None
+
+
+def test_worked_example_lapses_on_the_day_it_said() -> None:
+    before = kepahiang_block_payment(today=date(2026, 4, 15))
+    assert before.lapses_on == date(2026, 4, 16) and before.current_period is not None
+    assert before.month(APR).status is MonthStatus.NOT_YET_DUE  # type: ignore[union-attr]
+
+    after = kepahiang_block_payment(today=date(2026, 4, 16))
+    [period] = after.periods
+    assert (period.end_month, period.ended_on, period.end_reason) == (
+        APR,
+        date(2026, 4, 16),
+        EndReason.LAPSED,
+    )
+    assert after.lapses_on is None and after.current_period is None
+    assert {r.status for r in after.months if r.month >= JAN} == {MonthStatus.UNPAID}
+    assert is_covered(after, date(2026, 4, 15)).reason is CoverageReason.MONTH_UNPAID
+    assert is_covered(after, date(2026, 4, 16)).reason is CoverageReason.NOT_A_MEMBER
+    assert is_covered(after, date(2025, 11, 20)).covered  # paid months stay covered
 
 
 # --- properties ---------------------------------------------------------------------------------
