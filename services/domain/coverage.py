@@ -44,7 +44,13 @@ from typing import Literal
 
 import msgspec
 
-from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, Month, business_date
+from services.domain.calendar import (
+    DEFAULT_CALENDAR,
+    BusinessCalendar,
+    Month,
+    business_date,
+    month_range,
+)
 from services.domain.money import rupiah
 
 # --- facts -------------------------------------------------------------------------------------
@@ -327,11 +333,9 @@ class _Fold:
             events.append((key, lambda r=rejoin: self.rejoin(r)))
         if self.cessation is not None:
             events.append(((self.cessation.on, 2), self.cease))
-        month = self.facts.start
-        while month <= Month.of(self.today):
+        for month in month_range(self.facts.start, Month.of(self.today)):
             if self.due_on(month) < self.today:
                 events.append(((self.due_on(month), 3, month.index), lambda k=month: self.check(k)))
-            month += 1
         events.sort(key=lambda event: event[0])
         for _, handle in events:
             handle()
@@ -433,7 +437,7 @@ class _Fold:
             return
         if period.start_month.months_until(month) < self.rules.arrears_limit_months:
             return
-        run = [month + -back for back in range(self.rules.arrears_limit_months + 1)]
+        run = [month - back for back in range(self.rules.arrears_limit_months + 1)]
         if not any(m in self.completed for m in run):
             period.end(month, self.due_on(month) + timedelta(days=1), EndReason.LAPSED)
 
@@ -484,10 +488,9 @@ class _Fold:
             if last is None:
                 applied = [m for m in self.allocations if period.has_month(m)]
                 last = max([Month.of(self.today), *applied])
-            month = period.start_month
-            while month <= last:
-                records.append(self.record(month, period))
-                month += 1
+            records.extend(
+                self.record(month, period) for month in month_range(period.start_month, last)
+            )
         return records
 
     def record(self, month: Month, period: _Period) -> MonthRecord:
@@ -529,7 +532,7 @@ class _Fold:
         month = max(month, period.start_month + window)
         latest = max([m for m in self.completed if period.has_month(m)], default=month)
         # A run of unpaid months starts after the last paid month at the latest.
-        while any(month + -back in self.completed for back in range(window + 1)):
+        while any(month - back in self.completed for back in range(window + 1)):
             if latest.months_until(month) > window:
                 raise AssertionError(f"{month} is a run of unpaid months after {latest}")
             month += 1
@@ -615,7 +618,7 @@ def membership_months(history: ContributionHistory, day: date) -> int:
     if period is None:
         return 0
     start = period.starts_on
-    months = (day.year - start.year) * 12 + day.month - start.month
+    months = Month.of(start).months_until(Month.of(day))
     return months - (1 if day.day < start.day else 0)
 
 
