@@ -62,6 +62,29 @@ class Keyring:
                 keys[subject] = self._unwrap(subject, key_id, wrapped)
         return keys
 
+    async def prepare(
+        self, subjects: Iterable[str]
+    ) -> tuple[dict[str, bytes | None], list[tuple[str, str, bytes]]]:
+        """Each subject's data key, reading only: a subject without a key gets a fresh one that
+        is NOT stored here. Returns the keys and the new (subject, master key id, wrapped key)
+        rows, which the append that uses them must store in its own transaction, refusing to
+        append if any of them is already taken (then prepare again: the stored key wins)."""
+        wanted = sorted(set(subjects))
+        keys: dict[str, bytes | None] = dict.fromkeys(wanted)
+        if not wanted:
+            return keys, []
+        found = set()
+        for subject, key_id, wrapped in await self._pool.fetch(_GET, wanted):
+            found.add(subject)
+            if wrapped is not None:
+                keys[subject] = self._unwrap(subject, key_id, wrapped)
+        new = []
+        for subject in wanted:
+            if subject not in found:
+                keys[subject] = key = AESGCM.generate_key(256)
+                new.append((subject, *self._master.wrap(subject, key)))
+        return keys, new
+
     async def exists(self, subject: str) -> bool:
         return bool(
             await self._pool.fetchval("SELECT 1 FROM subject_keys WHERE subject_id = $1", subject)

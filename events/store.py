@@ -107,6 +107,37 @@ _APPEND_ONE = (_QUERIES / "append_one.sql").read_text(encoding="utf-8")
 _APPEND_MANY = (_QUERIES / "append_many.sql").read_text(encoding="utf-8")
 
 
+def _storing_keys(sql: str) -> str:
+    """append_one.sql that also stores the new subject keys its payload is sealed under
+    ($10 subjects, $11 master key ids, $12 wrapped keys), in the same transaction: it appends
+    only if every one of them was stored (none was created concurrently meanwhile), and says
+    so in a fourth column. One commit instead of two for an event about a new person."""
+    anchors = (
+        "appended AS (",
+        "    WHERE $2 = -1 OR $2 = x.actual\n",
+        "SELECT x.actual, a.position, a.stream_version FROM x",
+    )
+    if not all(sql.count(anchor) == 1 for anchor in anchors):
+        raise AssertionError("append_one.sql changed: update _storing_keys")
+    keys_ok = "(SELECT count(*) FROM keys) = cardinality($10::text[])"
+    return (
+        sql.replace(
+            anchors[0],
+            "keys AS (\n"
+            "    INSERT INTO subject_keys (subject_id, master_key_id, wrapped_key)\n"
+            "    SELECT * FROM unnest($10::text[], $11::text[], $12::bytea[])\n"
+            "    ON CONFLICT (subject_id) DO NOTHING\n"
+            "    RETURNING 1\n"
+            "),\n" + anchors[0],
+        )
+        .replace(anchors[1], f"    WHERE ($2 = -1 OR $2 = x.actual) AND {keys_ok}\n")
+        .replace(anchors[2], f"SELECT x.actual, a.position, a.stream_version, {keys_ok} FROM x")
+    )
+
+
+_APPEND_ONE_STORING_KEYS = _storing_keys(_APPEND_ONE)
+
+
 _ANY_RETRIES = 3
 _Db = asyncpg.Pool | asyncpg.Connection
 _Encoded = tuple[list[str], list[int], list[bytes]]
@@ -250,17 +281,23 @@ class EventStore:
                 raise ValueError(f"bad expected version {item.expected}: not ≥ 0 nor ANY")
         if sum(len(item.events) for item in appends) > MAX_EVENTS_PER_TRANSACTION:
             raise ValueError(f"at most {MAX_EVENTS_PER_TRANSACTION} events per transaction")
-        encoded = await self._encode([event for item in appends for event in item.events])
+        events = [event for item in appends for event in item.events]
+        # One event in a transaction of its own: one statement, which also stores the keys of
+        # new data subjects. Anything else: keys first, in their own statement.
+        single = len(events) == 1 and idempotency_key is None and connection is None
+        encoded, new_keys = await self._encode(events, store_keys=not single)
         db = connection or self._pool
         for attempt in range(_ANY_RETRIES + 1):
             try:
-                if len(encoded[0]) == 1 and idempotency_key is None and connection is None:
-                    results = await self._append_one(self._pool, appends[0], encoded, context)
+                if single:
+                    results = await self._append_one(appends[0], encoded, context, new_keys)
                 else:
                     results = await self._append_many(
                         db, appends, encoded, context, idempotency_key
                     )
                 break
+            except _KeyTaken:  # a concurrent append created the subject's key first: use it
+                encoded, new_keys = await self._encode(events, store_keys=attempt > 0)
             except asyncpg.UniqueViolationError as exc:
                 conflict = await self._collision(exc, appends)
                 # ANY only collides with a concurrent append to the same stream: try again.
@@ -271,16 +308,21 @@ class EventStore:
                 )
                 if not retry or attempt == _ANY_RETRIES:
                     raise conflict from exc
+        else:  # unreachable: after one retry, keys are stored first and never taken
+            raise RuntimeError("append did not complete")
         if connection is None:
             self._wake.soon()
         return results
 
     async def _append_one(
-        self, db: _Db, item: StreamAppend, encoded: _Encoded, context: Context
+        self,
+        item: StreamAppend,
+        encoded: _Encoded,
+        context: Context,
+        new_keys: list[tuple[str, str, bytes]],
     ) -> list[AppendResult]:
         (event_type,), (schema_version,), (payload,) = encoded
-        row = await db.fetchrow(
-            _APPEND_ONE,
+        args = [
             item.stream_id,
             item.expected,
             event_type,
@@ -290,8 +332,16 @@ class EventStore:
             context.actor,
             context.correlation_id,
             context.causation_id,
-        )
-        actual, position, version = row
+        ]
+        if new_keys:
+            args += [list(column) for column in zip(*new_keys, strict=True)]
+            actual, position, version, keys_ok = await self._pool.fetchrow(
+                _APPEND_ONE_STORING_KEYS, *args
+            )
+            if not keys_ok:
+                raise _KeyTaken
+        else:
+            actual, position, version = await self._pool.fetchrow(_APPEND_ONE, *args)
         if position is None:
             raise WrongExpectedVersion(item.stream_id, item.expected, actual)
         return [AppendResult(item.stream_id, version, position, position)]
@@ -443,9 +493,15 @@ class EventStore:
         problems = [Problem(r[0], r[1], r[2], r[3]) for r in rows]
         return Verification(not problems, counts["streams"], counts["events"], problems)
 
-    async def _encode(self, events: list[Event]) -> _Encoded:
-        """Types, schema versions and payloads; personal values sealed, never in the clear."""
+    async def _encode(
+        self, events: list[Event], *, store_keys: bool
+    ) -> tuple[_Encoded, list[tuple[str, str, bytes]]]:
+        """Types, schema versions and payloads; personal values sealed, never in the clear.
+
+        New data subjects get their keys stored first (`store_keys`), or returned for the
+        append to store (see Keyring.prepare)."""
         keys: dict[str, bytes | None] = {}
+        new_keys: list[tuple[str, str, bytes]] = []
         sealed = [e for e in events if personal.plan_for(type(e)) is not None]
         if sealed:
             if self.keyring is None:
@@ -453,7 +509,10 @@ class EventStore:
                     "events with personal data need a keyring (master keys) to be appended"
                 )
             subjects = set().union(*(personal.subjects_of(e) for e in sealed))
-            keys = await self.keyring.get(subjects, create=True)
+            if store_keys:
+                keys = await self.keyring.get(subjects, create=True)
+            else:
+                keys, new_keys = await self.keyring.prepare(subjects)
         types, versions, payloads = [], [], []
         for event in events:
             event_type, schema_version = self.registry.describe(event)
@@ -464,7 +523,7 @@ class EventStore:
                 if personal.plan_for(type(event)) is not None
                 else self.registry.encode(event)
             )
-        return types, versions, payloads
+        return (types, versions, payloads), new_keys
 
     async def _records(self, rows: list[asyncpg.Record]) -> list[RecordedEvent]:
         """Decode rows of the log: payloads at their current schema version with a cached
@@ -526,6 +585,10 @@ class EventStore:
             event_type, schema_version, payload, position=position, stream_id=stream_id
         )
         return _recorded(r, data)
+
+
+class _KeyTaken(Exception):
+    """A new subject key could not be stored with the append: one was created meanwhile."""
 
 
 def _recorded(r: asyncpg.Record, data: Event) -> RecordedEvent:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
-from collections.abc import AsyncIterator
-from typing import ClassVar
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, ClassVar
 from uuid import uuid4
 
 import pytest
@@ -197,3 +198,56 @@ def test_nik_lookup_hash_is_keyed_and_normalised() -> None:
     assert hasher.nik("1708 0355 0890 0001") == hasher.nik(NIK)
     assert hasher.nik(NIK) != LookupHasher(b"x" * 32).nik(NIK)
     assert NIK not in hasher.nik(NIK) and len(hasher.nik(NIK)) == 64
+
+
+async def test_concurrent_first_appends_for_one_new_person_share_one_key(
+    sealed_store: EventStore, ctx: Context
+) -> None:
+    """The key of a new subject is stored by the append itself; racing appends for the same
+    new person all end up sealed under the one stored key."""
+    pid, wid = str(uuid4()), str(uuid4())
+    streams = [f"participant-{uuid4()}" for _ in range(8)]
+    await asyncio.gather(
+        *(sealed_store.append(s, [enrolment(pid, wid)], NO_STREAM, context=ctx) for s in streams)
+    )
+    for s in streams:
+        (event,) = await sealed_store.read_stream(s)
+        assert event.data == enrolment(pid, wid)
+    count = await sealed_store.pool.fetchval(
+        "SELECT count(*) FROM subject_keys WHERE subject_id = ANY($1::text[])", [pid, wid]
+    )
+    assert count == 2
+
+
+async def test_a_key_created_meanwhile_is_used_instead_of_a_fresh_one(
+    sealed_store: EventStore, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid, wid = str(uuid4()), str(uuid4())
+    keyring = sealed_store.keyring
+    assert keyring is not None
+    await keyring.get([pid], create=True)  # stored after the append looked
+    looked = keyring.prepare
+
+    async def stale(subjects: Iterable[str]) -> Any:
+        keys, new = await looked(subjects)
+        if pid in keys and not any(row[0] == pid for row in new):  # pretend it was not there
+            keys[pid] = key = os.urandom(32)
+            new.append((pid, *master_of(keyring).wrap(pid, key)))
+        monkeypatch.setattr(keyring, "prepare", looked)
+        return keys, new
+
+    monkeypatch.setattr(keyring, "prepare", stale)
+    stream = f"participant-{pid}"
+    await sealed_store.append(stream, [enrolment(pid, wid)], NO_STREAM, context=ctx)
+    (event,) = await sealed_store.read_stream(stream)
+    assert event.data == enrolment(pid, wid)
+    assert (
+        await sealed_store.pool.fetchval(
+            "SELECT count(*) FROM subject_keys WHERE subject_id = $1", pid
+        )
+        == 1
+    )
+
+
+def master_of(keyring: Keyring) -> MasterKeys:
+    return keyring._master
