@@ -19,7 +19,7 @@ from events.catalog import (
 )
 from events.store import EventStore
 from events.types import Event
-from services.domain.calendar import Month, due_date
+from services.domain.calendar import Month
 from services.domain.coverage import (
     Cessation,
     CessationKind,
@@ -86,7 +86,7 @@ async def history(
     if found is None:
         return None
     facts, amount_due = found
-    return contribution_history(facts, today=today, due_date=due_date, amount_due=amount_due)
+    return contribution_history(facts, today=today, amount_due=amount_due)
 
 
 async def coverage_on(

@@ -23,7 +23,6 @@ from events.catalog import (
 )
 from events.store import EventStore
 from events.types import Event
-from services.domain.calendar import due_date
 from services.domain.coverage import contribution_history
 from services.domain.policy import Policy
 from services.membership import facts_of
@@ -87,7 +86,7 @@ def membership_ended(events: list[Event], today: date) -> date | None:
     if found is None:
         return None
     facts, amount_due = found
-    history = contribution_history(facts, today=today, due_date=due_date, amount_due=amount_due)
+    history = contribution_history(facts, today=today, amount_due=amount_due)
     return history.periods[-1].ended_on if history.periods else None
 
 
