@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar
 
+import msgspec
+
 from events.personal import Personal
 from events.types import Event, EventRegistry
 
@@ -213,5 +215,225 @@ for _type in (
     SlotFreed, PromotedFromWaitlist, ParticipantRegistered, ParticipantEnrolled,
     ParticipantWaitlisted, ParticipantLeft, KpjRecorded, FunderChanged, PaymentRecorded,
     ContributionPaid, PaymentReversed, ContributionReversed,
+):  # fmt: skip
+    registry.register(_type)
+
+
+# -- accidents (stream accident-<id>) and claims (stream claim-<id>) --------------------------
+#
+# A Stage I report opens an accident; its Stage II report (the doctor's outcome) is also the
+# JKK benefit application and files the claim. A JKM claim is filed for a death. Every claim
+# decision records the officer, when it was decided, what Jaga knew then (`known_at`) and the
+# versions of the rules (BenefitRules, Policy) it was decided under.
+
+
+class ClaimLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One benefit line as decided: its kind (medical, transport, stmb, disability, death,
+    funeral, periodic, scholarship, late_penalty), amount, the formula with its numbers, and
+    the version of the benefit rules that produced it."""
+
+    kind: str
+    amount: int
+    formula: str
+    description: str
+    rules_version: str
+
+
+class Witness(msgspec.Struct, frozen=True, kw_only=True):
+    """Someone who saw the accident: their personal data is sealed under their own key."""
+
+    __subject__: ClassVar[str] = "person_id"
+    person_id: str
+    name: Personal
+    phone: Personal | None = None
+    statement: Personal = ""
+
+
+class AccidentReported(Event, frozen=True):
+    """Stage I report. A late report is accepted and flagged with the hours late."""
+
+    __subject__: ClassVar[str] = "participant_id"
+    accident_id: str
+    participant_id: str
+    occurred_at: datetime
+    kind: str  # at_work, commuting, occupational_disease, outside_work
+    traffic: bool
+    place: Personal
+    chronology: Personal
+    witnesses: list[Witness]
+    police_report: str | None
+    reported_at: datetime
+    deadline: datetime
+    late: bool
+    hours_late: int
+    policy_version: str
+
+
+class AccidentOutcomeReported(Event, frozen=True):
+    """Stage II report: the doctor's statement of outcome (also the benefit application)."""
+
+    accident_id: str
+    participant_id: str
+    doctor_statement_at: datetime
+    outcome: str  # recovered, partial_disability, total_permanent_disability, death
+    disability_percent: int | None
+    impairment: str
+    reported_at: datetime
+    deadline: datetime
+    late: bool
+    hours_late: int
+    policy_version: str
+
+
+class ClaimFiled(Event, frozen=True):
+    """A JKK claim (one per accident) or a JKM claim (one per death), with the facts its
+    decision needs and the documents it requires."""
+
+    claim_id: str
+    kind: str  # JKK / JKM
+    participant_id: str
+    accident_id: str | None
+    event_on: date  # the accident date (JKK) or the date of death (JKM)
+    filed_at: datetime
+    accident_kind: str | None
+    traffic: bool
+    outcome: str | None
+    disability_percent: int | None
+    impairment: str
+    required_documents: list[str]
+    policy_version: str
+
+
+class ClaimAssigned(Event, frozen=True):
+    claim_id: str
+    officer: str
+    assigned_by: str
+
+
+class ClaimDocumentReceived(Event, frozen=True):
+    claim_id: str
+    document: str
+    reference: str  # the document's number, or where the copy is kept
+    received_at: datetime
+    officer: str
+
+
+class ClaimDocumentsIncomplete(Event, frozen=True):
+    """Submitted with documents missing: the claim waits for them."""
+
+    claim_id: str
+    missing: list[str]
+    officer: str
+
+
+class ClaimSubmitted(Event, frozen=True):
+    """Every required document is in: the SLA runs from `documents_complete_at`."""
+
+    claim_id: str
+    documents_complete_at: datetime
+    sla_working_days: int
+    officer: str
+    policy_version: str
+
+
+class ClaimVerificationStarted(Event, frozen=True):
+    claim_id: str
+    officer: str
+
+
+class ClaimReturned(Event, frozen=True):
+    """Sent back for missing (or unusable) documents."""
+
+    claim_id: str
+    missing: list[str]
+    reason: str
+    officer: str
+
+
+class Eligibility(msgspec.Struct, frozen=True, kw_only=True):
+    """What a claim decision found in the participant's history, as known at `known_at`."""
+
+    known_at: datetime
+    participant_version: int
+    event_on: date
+    member: bool
+    covered: bool
+    coverage_reason: str
+    coverage_explanation: str
+    coverage_rules_version: str
+    membership_months: int
+    contribution_months: int
+    programmes: list[str]
+    wage: int
+    claim_last_day: date
+    filed_on: date
+    reasons: list[str]  # every rule that refuses the claim; empty when eligible
+
+    @property
+    def eligible(self) -> bool:
+        return not self.reasons
+
+
+class ClaimApprovalProposed(Event, frozen=True):
+    """The first of two approvals (four eyes, above the policy threshold)."""
+
+    claim_id: str
+    officer: str
+    decided_at: datetime
+    eligibility: Eligibility
+    lines: list[ClaimLine]
+    not_granted: list[str]
+    total: int
+    benefit_rules_version: str
+    policy_version: str
+
+
+class ClaimApproved(Event, frozen=True):
+    claim_id: str
+    officer: str
+    first_officer: str | None  # the officer who proposed it, when four eyes were needed
+    decided_at: datetime
+    eligibility: Eligibility
+    lines: list[ClaimLine]
+    not_granted: list[str]
+    total: int
+    benefit_rules_version: str
+    policy_version: str
+
+
+class ClaimRejected(Event, frozen=True):
+    claim_id: str
+    officer: str
+    decided_at: datetime
+    reasons: list[str]
+    eligibility: Eligibility | None
+    policy_version: str
+
+
+class ClaimPaid(Event, frozen=True):
+    """The benefit was paid; a payment after the SLA deadline adds the late penalty."""
+
+    claim_id: str
+    reference: str
+    paid_at: datetime
+    benefit: int
+    working_days_late: int
+    penalty: ClaimLine | None
+    amount: int
+    officer: str
+    policy_version: str
+
+
+class ClaimReopened(Event, frozen=True):
+    claim_id: str
+    reason: str
+    officer: str
+
+
+for _type in (
+    AccidentReported, AccidentOutcomeReported, ClaimFiled, ClaimAssigned,
+    ClaimDocumentReceived, ClaimDocumentsIncomplete, ClaimSubmitted, ClaimVerificationStarted,
+    ClaimReturned, ClaimApprovalProposed, ClaimApproved, ClaimRejected, ClaimPaid,
+    ClaimReopened,
 ):  # fmt: skip
     registry.register(_type)

@@ -93,3 +93,130 @@ class PayContributions(msgspec.Struct, frozen=True, kw_only=True):
 class ReversePayment(msgspec.Struct, frozen=True):
     reference: str
     reason: str
+
+
+# -- accidents and claims ------------------------------------------------------------------------
+
+
+class WitnessStatement(msgspec.Struct, frozen=True, kw_only=True):
+    """A witness of an accident, as the Stage I form names them."""
+
+    name: str
+    phone: str | None = None
+    statement: str = ""
+
+
+class ReportAccident(msgspec.Struct, frozen=True, kw_only=True):
+    """Stage I report (within 2x24 hours of the accident; a late one is accepted, flagged)."""
+
+    accident_id: str
+    participant_id: str
+    occurred_at: datetime
+    kind: str  # at_work, commuting, occupational_disease, outside_work
+    traffic: bool = False
+    place: str
+    chronology: str
+    witnesses: list[WitnessStatement] = msgspec.field(default_factory=list)
+    police_report: str | None = None  # required for a traffic accident
+    reported_at: datetime | None = None  # when the report was made; defaults to now
+
+
+class ReportAccidentOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """Stage II report: the doctor's statement of outcome; it also files the JKK claim."""
+
+    accident_id: str
+    doctor_statement_at: datetime
+    outcome: str  # recovered, partial_disability, total_permanent_disability, death
+    disability_percent: int | None = None  # the table % for a partial disability
+    impairment: str = ""
+    reported_at: datetime | None = None  # defaults to now
+
+
+class FileDeathClaim(msgspec.Struct, frozen=True, kw_only=True):
+    """A JKM claim: the death of a participant not from a work accident."""
+
+    participant_id: str
+    died_on: date
+    filed_at: datetime | None = None  # defaults to now
+
+
+class AssignClaim(msgspec.Struct, frozen=True):
+    claim_id: str
+    officer: str
+
+
+class ReceiveClaimDocument(msgspec.Struct, frozen=True, kw_only=True):
+    claim_id: str
+    document: str  # see services/claim_documents.py
+    reference: str = ""
+    received_at: datetime | None = None  # defaults to now
+
+
+class SubmitClaim(msgspec.Struct, frozen=True):
+    claim_id: str
+
+
+class StartVerification(msgspec.Struct, frozen=True):
+    claim_id: str
+
+
+class ReturnClaim(msgspec.Struct, frozen=True, kw_only=True):
+    claim_id: str
+    missing: list[str]
+    reason: str
+
+
+class TripCost(msgspec.Struct, frozen=True):
+    mode: str  # land, sea, air
+    cost: int
+
+
+class StmbPeriod(msgspec.Struct, frozen=True, kw_only=True):
+    """A period of temporary incapacity to work (both days included)."""
+
+    incapacity_from: date
+    period_from: date
+    period_to: date
+
+
+class ScholarshipClaim(msgspec.Struct, frozen=True, kw_only=True):
+    child: str
+    birth_date: date
+    level: str  # tk, sd, smp, sma, university
+    year_of_level: int
+    married: bool = False
+    working: bool = False
+
+
+class DecideClaim(msgspec.Struct, frozen=True, kw_only=True):
+    """Decide a claim under verification: eligibility from the participant's history as known
+    now, and the benefit lines from the bills and periods the documents show. Above the
+    four-eyes threshold this is the first of two approvals."""
+
+    claim_id: str
+    medical_billed: int = 0
+    trips: list[TripCost] = msgspec.field(default_factory=list)
+    stmb: list[StmbPeriod] = msgspec.field(default_factory=list)
+    scholarships: list[ScholarshipClaim] = msgspec.field(default_factory=list)
+
+
+class ApproveClaim(msgspec.Struct, frozen=True):
+    """The second approval of a claim that needs four eyes (another officer)."""
+
+    claim_id: str
+
+
+class RejectClaim(msgspec.Struct, frozen=True, kw_only=True):
+    claim_id: str
+    reason: str
+
+
+class RecordClaimPayment(msgspec.Struct, frozen=True, kw_only=True):
+    claim_id: str
+    reference: str
+    paid_at: datetime
+
+
+class ReopenClaim(msgspec.Struct, frozen=True, kw_only=True):
+    claim_id: str
+    reason: str
