@@ -1,0 +1,266 @@
+"""Accidents and claims through the ClaimsDesk against the real event store: a registered
+worker whose contributions were paid, an accident, its claim decided from the history as known
+at the decision, four eyes, and the property that a decision never depends on later events."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from uuid import uuid4
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from events.catalog import AccidentReported, ClaimApproved, ClaimRejected
+from events.store import Context, EventStore
+from services.accidents import accident_stream
+from services.claim_decider import claim_stream, jkk_claim_id, jkm_claim_id
+from services.claim_documents import required_documents
+from services.claims import ClaimsDesk
+from services.commands import (
+    ApproveClaim,
+    AssignClaim,
+    DecideClaim,
+    FileDeathClaim,
+    LeaveCohort,
+    PayContributions,
+    ReceiveClaimDocument,
+    RecordClaimPayment,
+    RecordKpj,
+    ReportAccident,
+    ReportAccidentOutcome,
+    ReversePayment,
+    StartVerification,
+    SubmitClaim,
+    WitnessStatement,
+)
+from services.contributions import Cashier
+from services.domain.errors import IllegalTransition
+from services.domain.policy import DEFAULT_POLICY
+from services.registration import Registrar
+from tests.services.conftest import make_registrar, open_cohort
+from tests.services.test_contributions import PAID_AT, block
+from tests.services.workers import worker
+
+ANI, BUDI = Context(actor="officer:ani"), Context(actor="officer:budi")
+WITNESSES = [WitnessStatement(name="Rudi", phone="081234567890"), WitnessStatement(name="Sari")]
+_numbers = itertools.count(710_000)
+
+
+async def paid_member(registrar: Registrar, store: EventStore, admin: Context) -> tuple[str, str]:
+    """A worker enrolled on 6 Oct 2025 whose cohort paid October to December on 10 October."""
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    member = (await registrar.register(worker(cohort_id, next(_numbers)), admin)).participant_id
+    reference = f"BPD-CLAIM-{uuid4().hex[:10]}"
+    await Cashier(store, registrar, DEFAULT_POLICY).pay(block(cohort_id, 3 * 16_800, reference),
+                                                        admin)  # fmt: skip
+    return member, reference
+
+
+def at(day: date, hour: int = 1) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+async def accident_claim(
+    desk: ClaimsDesk, member: str, day: date, outcome: str = "partial_disability"
+) -> str:
+    """Stage I the day after, Stage II (which files the JKK claim), an officer, every document
+    and the NPWP, submitted and under verification by Ani."""
+    accident_id = str(uuid4())
+    await desk.report_accident(
+        ReportAccident(
+            accident_id=accident_id, participant_id=member, occurred_at=at(day), kind="at_work",
+            place="Pasar Kepahiang", chronology="Fell from the loading ramp", witnesses=WITNESSES,
+            reported_at=at(day + timedelta(days=1)),
+        ),
+        ANI,
+    )  # fmt: skip
+    percent = 10 if outcome == "partial_disability" else None
+    await desk.report_outcome(
+        ReportAccidentOutcome(
+            accident_id=accident_id, doctor_statement_at=at(day + timedelta(days=5)),
+            outcome=outcome, disability_percent=percent, reported_at=at(day + timedelta(days=6)),
+        ),
+        ANI,
+    )  # fmt: skip
+    claim_id = jkk_claim_id(accident_id)
+    await prepare(desk, claim_id, [d.value for d in required_documents("JKK", outcome=outcome)])
+    return claim_id
+
+
+async def prepare(desk: ClaimsDesk, claim_id: str, documents: list[str]) -> None:
+    await desk.handle(AssignClaim(claim_id, ANI.actor), Context(actor="supervisor:dewi"))
+    for doc in [*documents, "npwp"]:
+        await desk.handle(ReceiveClaimDocument(claim_id=claim_id, document=doc, reference="x"),
+                          ANI)  # fmt: skip
+    await desk.handle(SubmitClaim(claim_id), ANI)
+    await desk.handle(StartVerification(claim_id), ANI)
+
+
+def desk_for(store: EventStore, registrar: Registrar) -> ClaimsDesk:
+    return ClaimsDesk(store, registrar, DEFAULT_POLICY)  # the real clock: decisions are "now"
+
+
+async def test_a_covered_accident_is_approved_with_lines_and_formulas_then_paid(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    member, _ = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    claim_id = await accident_claim(desk, member, date(2025, 11, 20))
+
+    (approved,) = await desk.handle(DecideClaim(claim_id=claim_id, medical_billed=2_500_000), ANI)
+
+    assert isinstance(approved, ClaimApproved)
+    assert [(line.kind, line.amount) for line in approved.lines] == [
+        ("medical", 2_500_000), ("disability", 8_000_000),
+    ]  # fmt: skip
+    assert "Rp8.000.000" in approved.lines[1].formula
+    assert approved.total == 10_500_000 and approved.first_officer is None
+    assert approved.eligibility.covered and approved.eligibility.wage == 1_000_000
+    assert (approved.benefit_rules_version, approved.policy_version) == (
+        "benefits/PP82-2019", DEFAULT_POLICY.version,
+    )  # fmt: skip
+    recorded = (await domain_store.read_stream(claim_stream(claim_id)))[-1]
+    assert recorded.actor == "officer:ani"
+
+    (paid,) = await desk.handle(
+        RecordClaimPayment(claim_id=claim_id, reference="TRF-1", paid_at=datetime.now(UTC)), ANI
+    )
+    assert paid.amount == 10_500_000  # type: ignore[attr-defined]
+    assert (await desk.claim(claim_id)).status == "paid"
+    sla = await desk.sla(claim_id, date.today())
+    assert sla is not None and not sla.breached
+
+
+async def test_an_accident_on_an_unpaid_month_is_rejected_with_the_reason(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    member, _ = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    claim_id = await accident_claim(desk, member, date(2026, 2, 10))  # February was never paid
+
+    (rejected,) = await desk.handle(DecideClaim(claim_id=claim_id), ANI)
+
+    assert isinstance(rejected, ClaimRejected)
+    assert rejected.reasons[0].startswith("not covered on 2026-02-10")
+    assert (await desk.claim(claim_id)).status == "rejected"
+
+
+async def test_a_death_at_work_needs_two_officers(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    member, _ = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    claim_id = await accident_claim(desk, member, date(2025, 11, 3), outcome="death")
+
+    (proposed,) = await desk.handle(DecideClaim(claim_id=claim_id), ANI)
+    assert proposed.total == 48_000_000 + 10_000_000 + 12_000_000  # type: ignore[attr-defined]
+    try:
+        await desk.handle(ApproveClaim(claim_id), ANI)
+        raise AssertionError("the same officer approved twice")
+    except IllegalTransition as refused:
+        assert refused.state == "awaiting_second_approval"
+    (approved,) = await desk.handle(ApproveClaim(claim_id), BUDI)
+
+    assert isinstance(approved, ClaimApproved)
+    assert (approved.first_officer, approved.officer) == ("officer:ani", "officer:budi")
+
+
+async def test_a_jkm_claim_under_three_months_pays_the_funeral_only(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    member, _ = await paid_member(registrar, domain_store, admin)
+    await registrar.leave(LeaveCohort(participant_id=member, reason="death",
+                                      left_on=date(2025, 11, 25)), admin)  # fmt: skip
+    desk = desk_for(domain_store, registrar)
+    await desk.file_death_claim(FileDeathClaim(participant_id=member, died_on=date(2025, 11, 25)),
+                                ANI)  # fmt: skip
+    claim_id = jkm_claim_id(member)
+    await prepare(desk, claim_id, [d.value for d in required_documents("JKM")])
+
+    (approved,) = await desk.handle(DecideClaim(claim_id=claim_id), ANI)
+
+    assert isinstance(approved, ClaimApproved)
+    assert [(line.kind, line.amount) for line in approved.lines] == [("funeral", 10_000_000)]
+    assert approved.eligibility.membership_months == 1
+
+
+async def test_witnesses_are_sealed_under_their_own_keys(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    member, _ = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    accident_id = str(uuid4())
+    await desk.report_accident(
+        ReportAccident(
+            accident_id=accident_id, participant_id=member, occurred_at=at(date(2025, 11, 4)),
+            kind="commuting", traffic=True, police_report="LP/1/XI/2025", place="Jl. Merdeka",
+            chronology="Hit by a truck", witnesses=WITNESSES,
+        ),
+        ANI,
+    )  # fmt: skip
+    payload = await domain_store.pool.fetchval(
+        "SELECT payload FROM events WHERE stream_id = $1", accident_stream(accident_id)
+    )
+    assert b"Rudi" not in payload and b"Jl. Merdeka" not in payload
+    (read,) = await domain_store.read_stream(accident_stream(accident_id))
+    assert isinstance(read.data, AccidentReported)
+    assert read.data.late and read.data.hours_late > 24 * 300  # reported today: a year late
+    for witness in read.data.witnesses:
+        assert witness.person_id.encode() in payload and witness.person_id != member
+    assert [w.name for w in read.data.witnesses] == ["Rudi", "Sari"]
+
+
+# -- a claim's benefit never depends on events recorded after the decision --------------------
+
+LATER = st.lists(st.sampled_from(["reverse", "leave", "kpj", "pay_again"]), min_size=1,
+                 max_size=3, unique=True)  # fmt: skip
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(later=LATER, billed=st.integers(0, 20_000_000))
+async def test_a_decision_never_depends_on_events_recorded_after_it(
+    domain_store: EventStore, later: list[str], billed: int
+) -> None:
+    admin = Context(actor="admin:dinsos")
+    registrar = make_registrar(domain_store)
+    member, reference = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    claim_id = await accident_claim(desk, member, date(2025, 11, 20))
+    command = DecideClaim(claim_id=claim_id, medical_billed=billed)
+    (approved,) = await desk.handle(command, ANI)
+    assert isinstance(approved, ClaimApproved)
+
+    for what in later:  # recorded after the decision
+        if what == "reverse":
+            await Cashier(domain_store, registrar, DEFAULT_POLICY).reverse(
+                ReversePayment(reference, "bounced"), admin
+            )
+        elif what == "leave":
+            await registrar.leave(LeaveCohort(participant_id=member, reason="withdrawal",
+                                              left_on=date(2025, 11, 1)), admin)  # fmt: skip
+        elif what == "kpj":
+            await registrar.record_kpj(RecordKpj(member, "12345678901"), admin)
+        else:
+            await Cashier(domain_store, registrar, DEFAULT_POLICY).pay(
+                PayContributions(
+                    reference=f"SELF-{uuid4().hex[:8]}", payer="self", payer_kind="participant",
+                    channel="teller", amount=16_800, paid_at=PAID_AT, months=["2026-01"],
+                    participant_ids=[member],
+                ),
+                admin,
+            ) if what == "pay_again" and "leave" not in later else None  # fmt: skip
+
+    reread = (await desk.claim(claim_id)).approval
+    again = await desk.assess(claim_id, command, approved.eligibility.known_at)
+
+    assert reread is not None and reread.lines == approved.lines
+    assert again.eligibility == approved.eligibility
+    assert [(line.kind, line.amount, line.formula) for line in again.lines] == [
+        (line.kind, line.amount, line.formula) for line in approved.lines
+    ]
+    if "reverse" in later:  # as known now, the accident day is no longer covered
+        now = await desk.assess(claim_id, command, datetime.now(UTC))
+        assert not now.eligibility.covered
