@@ -285,14 +285,14 @@ class _Fold:
         self,
         facts: ContributionFacts,
         today: date,
-        due_date: Callable[[Month], date],
+        calendar: BusinessCalendar,
         amount_due: Callable[[Month], int],
         rules: CoverageRules,
     ) -> None:
         if rules.arrears_limit_months < 0:
             raise ValueError(f"arrears_limit_months must be >= 0, got {rules.arrears_limit_months}")
         self.facts, self.today, self.rules = facts, today, rules
-        self._due_date, self._amount_due = due_date, amount_due
+        self._calendar, self._amount_due = calendar, amount_due
         self._due_dates: dict[Month, date] = {}
         self._amounts: dict[Month, int] = {}
         known = facts.cessation is not None and facts.cessation.on <= today
@@ -311,7 +311,7 @@ class _Fold:
     # rates and calendar, each asked once per month
     def due_on(self, month: Month) -> date:
         if month not in self._due_dates:
-            self._due_dates[month] = self._due_date(month)
+            self._due_dates[month] = self._calendar.due_date(month)
         return self._due_dates[month]
 
     def due_amount(self, month: Month) -> int:
@@ -570,21 +570,14 @@ def contribution_history(
     amount_due: Callable[[Month], int] | int,
     calendar: BusinessCalendar = DEFAULT_CALENDAR,
     rules: CoverageRules = DEFAULT_COVERAGE_RULES,
-    due_date: Callable[[Month], date] | None = None,
 ) -> ContributionHistory:
     """Fold a participant's contribution facts into months, periods, arrears, credit and refunds.
 
     `amount_due(month)` is what the rate table in force asks for that month (or one fixed
     amount); `calendar.due_date(month)` the month's due date (the 15th, or the next working day).
-
-    `due_date` is transitional, not a second way to give due dates: services/membership.py and
-    services/retention.py still pass `due_date=calendar.due_date` (the old signature), which is
-    `DEFAULT_CALENDAR.due_date`. Remove it once they pass nothing (or `calendar=`).
     """
-    if due_date is not None and calendar is not DEFAULT_CALENDAR:
-        raise TypeError("pass calendar or the transitional due_date, not both")
     due = amount_due if callable(amount_due) else (lambda _month: amount_due)
-    fold = _Fold(facts, today, due_date or calendar.due_date, due, rules)
+    fold = _Fold(facts, today, calendar, due, rules)
     fold.run()
     records = fold.records()
     in_arrears = [r for r in records if r.status is MonthStatus.IN_ARREARS]

@@ -444,24 +444,6 @@ def test_due_dates_come_from_the_calendar_passed() -> None:
     assert joint_leave_off.month(FEB).due_on == date(2026, 2, 18)  # type: ignore[union-attr]
 
 
-def test_the_transitional_due_date_argument_is_the_default_calendars() -> None:
-    # services/membership.py and services/retention.py still pass due_date=calendar.due_date;
-    # delete this test with the argument.
-    facts = ContributionFacts(start=OCT, payments=(pay("B", (OCT, NOV), date(2025, 10, 1)),))
-    old_call = contribution_history(
-        facts, today=date(2026, 2, 28), amount_due=JKK_JKM, due_date=due_date
-    )
-    assert old_call == contribution_history(facts, today=date(2026, 2, 28), amount_due=JKK_JKM)
-    with pytest.raises(TypeError, match="not both"):
-        contribution_history(
-            facts,
-            today=date(2026, 2, 28),
-            amount_due=JKK_JKM,
-            calendar=BusinessCalendar(joint_leave_off=True),
-            due_date=due_date,
-        )
-
-
 def test_a_payment_recorded_late_evening_wib_counts_on_its_wib_date() -> None:
     # 23:30 WIB on 15 Oct is 16:30 UTC on 15 Oct: on time. 00:30 WIB on 16 Oct is 15 Oct UTC.
     on_time = history(pay("N", (OCT,), date(2025, 10, 15), hour=23), today=date(2025, 10, 31))
