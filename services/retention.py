@@ -23,6 +23,7 @@ from events.catalog import (
 )
 from events.store import EventStore
 from events.types import Event
+from services.domain.calendar import add_months
 from services.domain.coverage import contribution_history
 from services.domain.policy import Policy
 from services.membership import facts_of
@@ -65,7 +66,7 @@ async def due_for_erasure(store: EventStore, policy: Policy, today: date) -> lis
         ended = membership_ended(history_events, today)
         if ended is None:
             continue
-        keep_until = _add_years(ended, policy.personal_data_retention_years)
+        keep_until = add_months(ended, 12 * policy.personal_data_retention_years)
         if keep_until <= today:
             due.append(DueForErasure(participant_id, ended, keep_until))
     return sorted(due, key=lambda d: (d.membership_ended, d.subject_id))
@@ -88,10 +89,3 @@ def membership_ended(events: list[Event], today: date) -> date | None:
     facts, amount_due = found
     history = contribution_history(facts, today=today, amount_due=amount_due)
     return history.periods[-1].ended_on if history.periods else None
-
-
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
