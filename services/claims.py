@@ -37,23 +37,11 @@ from services.commands import DecideClaim, FileDeathClaim, ReportAccident, Repor
 from services.decider import MAX_ATTEMPTS, Decider, StateCache, back_off
 from services.domain.benefits import DEFAULT_BENEFIT_RULES, BenefitRules
 from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, business_date
-from services.domain.coverage import ContributionHistory, contribution_history
 from services.domain.errors import NotFound
 from services.domain.policy import Policy
 from services.domain.sla import ClaimSla
-from services.membership import facts_of
+from services.membership import history_of
 from services.registration import Registrar, participant_stream
-
-
-def history_of(events: list[Event], today: date) -> ContributionHistory | None:
-    """The participant's contribution history from their events (as services/membership.py
-    reads it), so that the person, their history and the stream version the decision records
-    all come from ONE read of the stream as known at the decision."""
-    found = facts_of(events)
-    if found is None:
-        return None
-    facts, amount_due = found
-    return contribution_history(facts, today=today, amount_due=amount_due)
 
 
 def _no_commands(command: object, state: object) -> list[Event]:

@@ -75,18 +75,24 @@ def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], 
     return facts, lambda month: contribution_due(income, programmes, month).total
 
 
-async def history(
-    store: EventStore, participant_id: str, *, today: date, as_known_at: datetime | None = None
-) -> ContributionHistory | None:
-    """Months, membership periods, arrears and credit as of `today` (None: never enrolled)."""
-    recorded = await store.read_stream(participant_stream(participant_id), as_known_at=as_known_at)
-    if not recorded:
-        raise NotFound("participant", participant_id)
-    found = facts_of([r.data for r in recorded])
+def history_of(events: list[Event], today: date) -> ContributionHistory | None:
+    """Months, membership periods, arrears and credit from a participant's events as of
+    `today` (None: never enrolled)."""
+    found = facts_of(events)
     if found is None:
         return None
     facts, amount_due = found
     return contribution_history(facts, today=today, amount_due=amount_due)
+
+
+async def history(
+    store: EventStore, participant_id: str, *, today: date, as_known_at: datetime | None = None
+) -> ContributionHistory | None:
+    """`history_of` the participant's stream, as known at an instant if given."""
+    recorded = await store.read_stream(participant_stream(participant_id), as_known_at=as_known_at)
+    if not recorded:
+        raise NotFound("participant", participant_id)
+    return history_of([r.data for r in recorded], today)
 
 
 async def coverage_on(
