@@ -107,6 +107,8 @@ class ClaimState(msgspec.Struct, frozen=True):
     approval: ClaimApproved | None = None
     rejection: ClaimRejected | None = None
     payment: ClaimPaid | None = None
+    paid_benefit: int = 0
+    """Benefit paid so far: a reopened claim approved again pays only what is still owed."""
 
     @property
     def kind(self) -> str:
@@ -149,7 +151,8 @@ def evolve(state: ClaimState, event: Event) -> ClaimState:
         case ClaimRejected():
             return replace(state, status="rejected", rejection=event, proposal=None)
         case ClaimPaid():
-            return replace(state, status="paid", payment=event)
+            return replace(state, status="paid", payment=event,
+                           paid_benefit=state.paid_benefit + event.benefit)  # fmt: skip
         case ClaimReopened():
             return replace(state, status="reopened", proposal=None)
     return state
@@ -438,7 +441,10 @@ def _pay(command: RecordClaimPayment, state: ClaimState, decision: Decision) -> 
                  paid_on=paid_on)  # fmt: skip
     assert sla is not None
     penalty = lines_of([sla.penalty])[0] if sla.penalty is not None else None
-    benefit = state.approval.total
+    benefit = state.approval.total - state.paid_benefit
+    if benefit <= 0:
+        approved = rupiah(state.approval.total)
+        _refuse(state, "record a payment", f"the approved benefit of {approved} was already paid")
     return [
         ClaimPaid(
             claim_id=state.claim_id, reference=reference, paid_at=paid_at, benefit=benefit,

@@ -302,6 +302,21 @@ def test_a_late_payment_carries_the_penalty_and_the_same_reference_is_one_paymen
     assert when(command, *READY, APPROVAL, paid, now=paid_at) == []
 
 
+def test_a_reopened_claim_pays_only_what_is_still_owed() -> None:
+    reopened = (*READY, APPROVAL, PAID, REOPENED)
+    resubmitted = (*reopened, SUBMITTED, VERIFYING)
+    bigger = assessment((benefits.partial_disability(1_000_000, 15),))  # Rp12 juta now
+    (again,) = when(DecideClaim(claim_id=C), *resubmitted, found=bigger)
+    (same,) = when(DecideClaim(claim_id=C), *resubmitted, found=SMALL)
+    pay = RecordClaimPayment(claim_id=C, reference="TRF-2", paid_at=NOW)
+
+    (topped_up,) = when(pay, *resubmitted, again)
+
+    assert isinstance(topped_up, ClaimPaid) and topped_up.benefit == 4_000_000  # 12 - 8 paid
+    with pytest.raises(IllegalTransition, match="already paid"):
+        when(pay, *resubmitted, same)
+
+
 def test_a_payment_in_the_future_is_refused() -> None:
     later = RecordClaimPayment(claim_id=C, reference="T", paid_at=NOW + timedelta(days=1))
     with pytest.raises(ValidationFailed, match="paid_at"):
