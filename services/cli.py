@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -131,24 +131,12 @@ def _administer(commands: list[Any], actor: str) -> None:
     from services import bootstrap
     from services.domain.errors import DomainError
 
-    settings = _settings()
-    with _services(settings) as services:
-        _migrate(services.database_url)
+    async def work(settings: Settings, store: EventStore) -> None:
+        registrar = bootstrap.registrar(settings, store)
+        for command in commands:
+            await registrar.administer(command, _admin_context(actor))
 
-        async def run() -> None:
-            store = await _event_store(settings, services)
-            try:
-                registrar = bootstrap.registrar(settings, store)
-                for command in commands:
-                    await registrar.administer(command, _admin_context(actor))
-            finally:
-                await store.close()
-
-        try:
-            asyncio.run(run())
-        except DomainError as refused:
-            console.print(f"[red]Refused:[/] {refused}")
-            raise typer.Exit(1) from None
+    _with_store(work, refusals=(DomainError,), label="Refused")
 
 
 @import_app.command("participants")
@@ -167,35 +155,24 @@ def import_participants(
     from services import bootstrap
     from services.importer import ImportFileError, import_participants, write_rejections
 
-    settings = _settings()
     report_path = report or file.with_name(f"{file.stem}-ditolak.csv")
-    with _services(settings) as services:
-        _migrate(services.database_url)
 
-        async def run() -> None:
-            store = await _event_store(settings, services)
-            try:
-                registrar = bootstrap.registrar(settings, store)
-                with Progress(console=console) as bar:
-                    task = bar.add_task(f"Import {file.name}", total=None)
-                    result = await import_participants(
-                        registrar, file, cohort, Context(actor=f"registrar:{actor}"),
-                        progress=lambda done: bar.update(task, completed=done),
-                    )  # fmt: skip
-            finally:
-                await store.close()
-            write_rejections(result, report_path)
-            console.print(
-                f"{result.rows} rows: {result.enrolled} enrolled, {result.waitlisted} on the "
-                f"waiting list, {result.already_registered} already registered, "
-                f"{len(result.rejected)} rejected (see {report_path})."
-            )
+    async def work(settings: Settings, store: EventStore) -> None:
+        registrar = bootstrap.registrar(settings, store)
+        with Progress(console=console) as bar:
+            task = bar.add_task(f"Import {file.name}", total=None)
+            result = await import_participants(
+                registrar, file, cohort, Context(actor=f"registrar:{actor}"),
+                progress=lambda done: bar.update(task, completed=done),
+            )  # fmt: skip
+        write_rejections(result, report_path)
+        console.print(
+            f"{result.rows} rows: {result.enrolled} enrolled, {result.waitlisted} on the "
+            f"waiting list, {result.already_registered} already registered, "
+            f"{len(result.rejected)} rejected (see {report_path})."
+        )
 
-        try:
-            asyncio.run(run())
-        except ImportFileError as exc:
-            console.print(f"[red]Cannot import {file}:[/] {exc}")
-            raise typer.Exit(1) from None
+    _with_store(work, refusals=(ImportFileError,), label=f"Cannot import {file}")
 
 
 @personal_app.command("erase")
@@ -208,26 +185,14 @@ def personal_data_erase(
     from events.personal import PersonalDataError
     from services.personal_data import erase_subject
 
-    settings = _settings()
-    with _services(settings) as services:
-        _migrate(services.database_url)
+    async def work(settings: Settings, store: EventStore) -> None:
+        result = await erase_subject(store, subject, reason, _admin_context(actor))
+        console.print(
+            f"Erased the personal data of {subject} "
+            f"(event at position {result.last_position} in {result.stream_id})."
+        )
 
-        async def run() -> None:
-            store = await _event_store(settings, services)
-            try:
-                result = await erase_subject(store, subject, reason, _admin_context(actor))
-            finally:
-                await store.close()
-            console.print(
-                f"Erased the personal data of {subject} "
-                f"(event at position {result.last_position} in {result.stream_id})."
-            )
-
-        try:
-            asyncio.run(run())
-        except PersonalDataError as exc:
-            console.print(f"[red]Not erased:[/] {exc}")
-            raise typer.Exit(1) from None
+    _with_store(work, refusals=(PersonalDataError,), label="Not erased")
 
 
 @personal_app.command("due")
@@ -241,51 +206,32 @@ def personal_data_due(
     from services.domain.policy import DEFAULT_POLICY
     from services.retention import due_for_erasure
 
-    settings = _settings()
     today = on.date() if on else business_date(datetime.now(UTC))
-    with _services(settings) as services:
-        _migrate(services.database_url)
 
-        async def run() -> list[Any]:
-            store = await _event_store(settings, services)
-            try:
-                return await due_for_erasure(store, DEFAULT_POLICY, today)
-            finally:
-                await store.close()
+    async def work(settings: Settings, store: EventStore) -> None:
+        due = await due_for_erasure(store, DEFAULT_POLICY, today)
+        for subject in due:
+            print(f"{subject.subject_id}\tmembership ended {subject.membership_ended}"
+                  f"\tkept until {subject.keep_until}")  # fmt: skip
+        console.print(
+            f"{len(due)} data subject(s) due for erasure on {today} "
+            f"(retention: {DEFAULT_POLICY.personal_data_retention_years} years after "
+            f"membership ended, policy {DEFAULT_POLICY.version})."
+        )
 
-        due = asyncio.run(run())
-    for subject in due:
-        print(f"{subject.subject_id}\tmembership ended {subject.membership_ended}"
-              f"\tkept until {subject.keep_until}")  # fmt: skip
-    console.print(
-        f"{len(due)} data subject(s) due for erasure on {today} "
-        f"(retention: {DEFAULT_POLICY.personal_data_retention_years} years after membership "
-        f"ended, policy {DEFAULT_POLICY.version})."
-    )
+    _with_store(work)
 
 
 @personal_app.command("rotate-master-key")
 def personal_data_rotate() -> None:
     """Re-wrap every subject key under the first key of JAGA_MASTER_KEYS (events untouched)."""
-    from events.keyring import Keyring
-    from events.store import init_connection
-    from services.secrets import resolve_secrets
 
-    settings = _settings()
-    with _services(settings) as services:
-        _migrate(services.database_url)
-
-        async def run() -> int:
-            import asyncpg
-
-            pool = await asyncpg.create_pool(services.database_url, init=init_connection)
-            try:
-                return await Keyring(pool, resolve_secrets(settings).master()).rotate()
-            finally:
-                await pool.close()
-
-        count = asyncio.run(run())
+    async def work(settings: Settings, store: EventStore) -> None:
+        assert store.keyring is not None
+        count = await store.keyring.rotate()
         console.print(f"Re-wrapped {count} subject key(s) under the active master key.")
+
+    _with_store(work)
 
 
 # -- shared plumbing ---------------------------------------------------------------------------
@@ -343,6 +289,32 @@ async def _event_store(settings: Settings, services: ResolvedServices) -> EventS
     from services.bootstrap import event_store
 
     return await event_store(settings, services.database_url, min_size=1, max_size=4)
+
+
+def _with_store(
+    work: Callable[[Settings, EventStore], Awaitable[None]],
+    *,
+    refusals: tuple[type[Exception], ...] = (),
+    label: str = "Refused",
+) -> None:
+    """The common frame of a command: servers (embedded if need be), migrations, the event
+    store for `work`, closed afterwards; a refusal is printed and exits 1."""
+    settings = _settings()
+    with _services(settings) as services:
+        _migrate(services.database_url)
+
+        async def run() -> None:
+            store = await _event_store(settings, services)
+            try:
+                await work(settings, store)
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(run())
+        except refusals as refused:
+            console.print(f"[red]{label}:[/] {refused}")
+            raise typer.Exit(1) from None
 
 
 def _admin_context(actor: str) -> Context:
