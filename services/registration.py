@@ -148,20 +148,34 @@ class Registrar:
     async def administer(
         self, command: CreateCohort | OpenCohort | CloseCohort | RollOverCohort, context: Context
     ) -> list[AppendResult]:
-        stream = cohort_stream(command.cohort_id)
+        def appends(state: cohorts.CohortState, version: int) -> list[StreamAppend]:
+            events = cohorts.decide_admin(command, state, self._policy)
+            return [
+                StreamAppend(cohort_stream(command.cohort_id), events, version),
+                *self._enrolments(events, command.cohort_id, state),
+            ]
+
+        return await self._change_cohort(command.cohort_id, appends, context)
+
+    async def _change_cohort(
+        self,
+        cohort_id: str,
+        appends: Callable[[cohorts.CohortState, int], list[StreamAppend]],
+        context: Context,
+    ) -> list[AppendResult]:
+        """Decide against the cohort as it is now and append at its version; when another
+        change came first, decide again (the cohort's stream guards its quota)."""
+        stream = cohort_stream(cohort_id)
         async with self._cohorts.lock(stream):
             for attempt in range(MAX_ATTEMPTS):
                 state, version = await self._cohorts.load(self._store, stream)
-                events = cohorts.decide_admin(command, state, self._policy)
-                appends = [StreamAppend(stream, events, version)]
-                appends += self._enrolments(events, command.cohort_id, state)
                 try:
-                    return await self._store.append_many(appends, context=context)
+                    return await self._store.append_many(appends(state, version), context=context)
                 except WrongExpectedVersion as conflict:
                     if conflict.stream_id != stream:
                         raise
                     await back_off(attempt)
-        raise RuntimeError(f"cohort {command.cohort_id}: too many concurrent changes")
+        raise RuntimeError(f"cohort {cohort_id}: too many concurrent changes")
 
     # -- registration ----------------------------------------------------------------------------
 
@@ -304,29 +318,22 @@ class Registrar:
         pstream = participant_stream(command.participant_id)
         person, pversion = await self._participants.load(self._store, pstream)
         participants.check_can_leave(command.participant_id, command.reason, person)
-        stream = cohort_stream(person.cohort_id)
-        async with self._cohorts.lock(stream):
-            for attempt in range(MAX_ATTEMPTS):
-                state, version = await self._cohorts.load(self._store, stream)
-                events = cohorts.decide_leaving(
-                    person.cohort_id, command.participant_id, command.reason, state, self._policy
-                )
-                left = ParticipantLeft(
-                    participant_id=command.participant_id, cohort_id=person.cohort_id,
-                    reason=command.reason, left_on=command.left_on,
-                )  # fmt: skip
-                appends = [
-                    StreamAppend(pstream, [left], pversion),
-                    StreamAppend(stream, events, version),
-                    *self._enrolments(events, person.cohort_id, state),
-                ]
-                try:
-                    return await self._store.append_many(appends, context=context)
-                except WrongExpectedVersion as conflict:
-                    if conflict.stream_id != stream:
-                        raise
-                    await back_off(attempt)
-        raise RuntimeError(f"cohort {person.cohort_id}: too many concurrent changes")
+        left = ParticipantLeft(
+            participant_id=command.participant_id, cohort_id=person.cohort_id,
+            reason=command.reason, left_on=command.left_on,
+        )  # fmt: skip
+
+        def appends(state: cohorts.CohortState, version: int) -> list[StreamAppend]:
+            events = cohorts.decide_leaving(
+                person.cohort_id, command.participant_id, command.reason, state, self._policy
+            )
+            return [
+                StreamAppend(pstream, [left], pversion),
+                StreamAppend(cohort_stream(person.cohort_id), events, version),
+                *self._enrolments(events, person.cohort_id, state),
+            ]
+
+        return await self._change_cohort(person.cohort_id, appends, context)
 
     async def record_kpj(self, command: RecordKpj, context: Context) -> list[AppendResult]:
         return await self._on_participant(command.participant_id, command, context)
