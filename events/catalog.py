@@ -103,8 +103,8 @@ class PromotedFromWaitlist(Event, frozen=True):
 
 
 class ParticipantRegistered(Event, frozen=True):
-    """A worker registered into a cohort. NIK, name, birth date and phone are sealed under the
-    participant's own key; the keyed NIK hash allows lookups and duplicate checks."""
+    """A worker registered into a cohort. NIK, name, birth date, phone and address are sealed
+    under the participant's own key; the keyed NIK hash allows lookups and duplicate checks."""
 
     __subject__: ClassVar[str] = "participant_id"
     participant_id: str
@@ -115,8 +115,8 @@ class ParticipantRegistered(Event, frozen=True):
     birth_date: Personal  # ISO date; personal, so it can be erased
     sex: str  # L / P
     phone: Personal
-    kecamatan: str
-    desa: str
+    kecamatan: Personal  # the address (by official code) is personal data too
+    desa: Personal
     occupation: str
     declared_income: int
     priority: bool

@@ -36,6 +36,8 @@ async def test_left_and_lapsed_members_become_due_after_the_retention_years(
     assert later[lapsed].membership_ended < date(2026, 6, 1)  # never paid: lapsed
 
     await erase_subject(domain_store, left, "retention period over", admin)
+    registered = (await domain_store.read_stream(f"participant-{left}"))[0].data
+    assert {registered.nik, registered.name, registered.phone, registered.desa} == {"dihapus"}  # type: ignore[attr-defined]
     after = {d.subject_id for d in await due_for_erasure(domain_store, DEFAULT_POLICY,
                                                           date(2031, 6, 1))}  # fmt: skip
     assert left not in after and lapsed in after
