@@ -105,6 +105,7 @@ _HORIZON = f"SELECT max(position) FROM events WHERE position > $1 AND {_SAFE}"
 _QUERIES = resources.files("events") / "queries"
 _APPEND_ONE = (_QUERIES / "append_one.sql").read_text(encoding="utf-8")
 _APPEND_MANY = (_QUERIES / "append_many.sql").read_text(encoding="utf-8")
+_APPEND_BATCH = (_QUERIES / "append_batch.sql").read_text(encoding="utf-8")
 
 
 def _storing_keys(sql: str) -> str:
@@ -199,6 +200,130 @@ class _Wake:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
+class _Pending(msgspec.Struct):
+    item: StreamAppend
+    encoded: _Encoded
+    context: Context
+    done: asyncio.Future[tuple[int, int | None, int | None] | None]
+
+
+# Errors for which the server wrote nothing and that one request of a batch may cause alone.
+_REFUSED = (
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
+    asyncpg.TransactionRollbackError,
+)
+
+
+class _Batcher:
+    """Group commit for single-event appends through the pool.
+
+    Up to `limit` appends run at once, each as its own statement (append_one.sql), exactly as
+    without the batcher. Beyond that, appends wait, and whenever one of the running statements
+    ends, every waiting append (one per stream) goes in ONE statement and transaction
+    (append_batch.sql): one round trip and one commit for all of them. Each append in a batch
+    is still all or nothing and checked against its own expected version; if the server refuses
+    a batch as a whole (say, a concurrent append elsewhere took a version), nothing of it was
+    written and each of its appends is made again alone. Under load this trades a few
+    connections' worth of parallel statements for commits shared by many appends; with spare
+    slots nothing waits. Two slots (measured: one makes larger batches, but appends that
+    conflict and retry then wait longer; three or more make batches too small to pay).
+    """
+
+    def __init__(self, store: EventStore, limit: int) -> None:
+        self._store = store
+        self._limit = limit
+        self._busy = 0
+        self._waiting: list[_Pending] = []
+        self._writing: set[str] = set()  # streams of the statements running
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def append(
+        self, item: StreamAppend, encoded: _Encoded, context: Context
+    ) -> list[AppendResult]:
+        stream = item.stream_id
+        if self._busy < self._limit and not self._waiting and stream not in self._writing:
+            self._busy += 1
+            self._writing.add(stream)
+            try:
+                return await self._store._append_one(item, encoded, context, [])
+            finally:
+                self._writing.discard(stream)
+                self._freed()
+        pending = _Pending(item, encoded, context, asyncio.get_running_loop().create_future())
+        self._waiting.append(pending)
+        row = await pending.done
+        if row is None:  # the batch was refused as a whole, writing nothing: append alone
+            return await self._store._append_one(item, encoded, context, [])
+        actual, position, version = row
+        if position is None or version is None:
+            raise WrongExpectedVersion(item.stream_id, item.expected, actual)
+        return [AppendResult(item.stream_id, version, position, position)]
+
+    def _freed(self) -> None:
+        """A slot is free. It is kept for the next batch, which goes once the callers just
+        answered have run on (and, as often as not, appended again) so that it takes them
+        too; they wait for it rather than take the slot one by one."""
+        asyncio.get_running_loop().call_soon(self._next)
+
+    def _next(self) -> None:
+        """Send every waiting append, one per stream, as one batch in the slot just freed."""
+        self._busy -= 1
+        if not self._waiting or self._busy >= self._limit:
+            return
+        batch: list[_Pending] = []
+        later: list[_Pending] = []
+        streams: set[str] = set()
+        for pending in self._waiting:
+            if pending.done.done():  # its caller was cancelled before it was sent
+                continue
+            stream = pending.item.stream_id
+            if stream in streams or stream in self._writing:  # one append per stream at once
+                later.append(pending)
+            else:
+                streams.add(stream)
+                batch.append(pending)
+        self._waiting = later
+        if not batch:
+            return
+        self._busy += 1
+        self._writing |= streams
+        task = asyncio.get_running_loop().create_task(self._run(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, batch: list[_Pending]) -> None:
+        now = datetime.now(UTC)
+        try:
+            try:
+                rows: list[Any] = await self._store.pool.fetch(
+                    _APPEND_BATCH,
+                    [p.item.stream_id for p in batch],
+                    [p.item.expected for p in batch],
+                    [p.encoded[0][0] for p in batch],
+                    [p.encoded[1][0] for p in batch],
+                    [p.encoded[2][0] for p in batch],
+                    [p.context.occurred_at or now for p in batch],
+                    [p.context.actor for p in batch],
+                    [p.context.correlation_id for p in batch],
+                    [p.context.causation_id for p in batch],
+                )
+            except _REFUSED:
+                rows = [None] * len(batch)
+            for pending, row in zip(batch, rows, strict=True):
+                if not pending.done.done():
+                    pending.done.set_result(None if row is None else tuple(row))
+        except BaseException as exc:  # the outcome is unknown: every caller learns it
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            self._writing.difference_update(p.item.stream_id for p in batch)
+            self._freed()
+
+
 class EventStore:
     """Append to and read from the log. Connections come from an asyncpg pool.
 
@@ -214,6 +339,7 @@ class EventStore:
         self.registry = registry
         self.keyring = keyring
         self._wake = _Wake(pool)
+        self._batcher = _Batcher(self, min(2, pool.get_max_size()))
 
     @classmethod
     async def connect(
@@ -289,7 +415,9 @@ class EventStore:
         db = connection or self._pool
         for attempt in range(_ANY_RETRIES + 1):
             try:
-                if single:
+                if single and not new_keys:
+                    results = await self._batcher.append(appends[0], encoded, context)
+                elif single:
                     results = await self._append_one(appends[0], encoded, context, new_keys)
                 else:
                     results = await self._append_many(

@@ -1,0 +1,106 @@
+"""Group commit: single-event appends made at the same time share statements and commits, and
+each still lands (or fails) on its own terms."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from events.errors import WrongExpectedVersion
+from events.store import ANY, NO_STREAM, AppendResult, Context, EventStore
+from tests.events.model import Noted, fresh
+
+
+def context(n: int) -> Context:
+    return Context(
+        actor=f"officer:{n}", correlation_id=uuid4(), causation_id=uuid4(),
+        occurred_at=datetime(2026, 10, 1, tzinfo=UTC) + timedelta(minutes=n),
+    )  # fmt: skip
+
+
+async def test_concurrent_appends_share_transactions_and_keep_their_own_metadata(
+    store: EventStore,
+) -> None:
+    streams = [fresh() for _ in range(40)]
+    contexts = [context(n) for n in range(40)]
+    results = await asyncio.gather(
+        *(
+            store.append(s, [Noted(text=s)], NO_STREAM, context=c)
+            for s, c in zip(streams, contexts, strict=True)
+        )
+    )
+    assert len({r.first_position for r in results}) == 40
+    assert len({r.first_position >> 20 for r in results}) < 40  # some shared a transaction
+    for s, c, r in zip(streams, contexts, results, strict=True):
+        (event,) = await store.read_stream(s)
+        assert event.data == Noted(text=s) and event.position == r.first_position
+        assert (event.actor, event.correlation_id, event.causation_id, event.occurred_at) == (
+            c.actor, c.correlation_id, c.causation_id, c.occurred_at,
+        )  # fmt: skip
+        assert (await store.verify(s)).ok
+
+
+async def test_one_bad_append_does_not_sink_the_others(store: EventStore) -> None:
+    streams = [fresh() for _ in range(20)]
+    streams[7] = "Not A Stream Id"
+
+    outcomes = await asyncio.gather(
+        *(store.append(s, [Noted(text="x")], NO_STREAM, context=context(1)) for s in streams),
+        return_exceptions=True,
+    )
+
+    assert isinstance(outcomes[7], asyncpg.CheckViolationError)
+    assert all(isinstance(o, AppendResult) for n, o in enumerate(outcomes) if n != 7)
+    for n, s in enumerate(streams):
+        if n != 7:
+            assert len(await store.read_stream(s)) == 1
+
+
+async def test_each_append_in_a_batch_is_checked_against_its_own_expected_version(
+    store: EventStore, ctx: Context
+) -> None:
+    streams = [fresh() for _ in range(12)]
+    for s in streams:
+        await store.append(s, [Noted(text="1")], NO_STREAM, context=ctx)
+
+    outcomes = await asyncio.gather(
+        *(
+            store.append(s, [Noted(text="2")], 1 if n % 3 else 5, context=ctx)
+            for n, s in enumerate(streams)
+        ),
+        return_exceptions=True,
+    )
+
+    for n, (s, outcome) in enumerate(zip(streams, outcomes, strict=True)):
+        if n % 3:
+            assert isinstance(outcome, AppendResult) and outcome.stream_version == 2
+        else:
+            assert isinstance(outcome, WrongExpectedVersion)
+            assert (outcome.stream_id, outcome.expected, outcome.actual) == (s, 5, 1)
+        assert len(await store.read_stream(s)) == (2 if n % 3 else 1)
+
+
+async def test_appends_to_one_stream_at_once_land_one_after_the_other(
+    store: EventStore, stream: str, ctx: Context
+) -> None:
+    results = await asyncio.gather(
+        *(store.append(stream, [Noted(text=str(n))], ANY, context=ctx) for n in range(10))
+    )
+    assert sorted(r.stream_version for r in results) == list(range(1, 11))
+    assert (await store.verify(stream)).ok
+
+
+@pytest.mark.parametrize("expected", [NO_STREAM, 1])
+async def test_a_lone_append_is_not_delayed(
+    store: EventStore, stream: str, ctx: Context, expected: int
+) -> None:
+    if expected:
+        await store.append(stream, [Noted(text="0")], NO_STREAM, context=ctx)
+    result = await asyncio.wait_for(
+        store.append(stream, [Noted(text="1")], expected, context=ctx), timeout=5
+    )
+    assert result.stream_version == expected + 1
