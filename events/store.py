@@ -200,6 +200,35 @@ class _Wake:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
+class _Heads:
+    """The highest version of each stream that this store has seen committed.
+
+    Versions only grow, so an append expecting an older version cannot succeed: it fails at
+    once, as the database would have refused it, with that version as the actual one, and
+    costs no round trip. (If another process has appended since, the database has a newer
+    version still; the caller's retry learns it from the database, as it would have anyway.)
+    Only versions read outside callers' transactions are recorded: they are committed.
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def saw(self, stream_id: str, version: int) -> None:
+        if version > self._seen.get(stream_id, 0):
+            if len(self._seen) >= self.LIMIT:
+                self._seen.clear()
+            self._seen[stream_id] = version
+
+    def stale(self, item: StreamAppend) -> WrongExpectedVersion | None:
+        """The conflict an append is bound to meet, if this store already knows of it."""
+        known = self._seen.get(item.stream_id, 0)
+        if item.expected != ANY and known > item.expected:
+            return WrongExpectedVersion(item.stream_id, item.expected, known)
+        return None
+
+
 class _Pending(msgspec.Struct):
     item: StreamAppend
     encoded: _Encoded
@@ -277,6 +306,10 @@ class _Batcher:
         for pending in self._waiting:
             if pending.done.done():  # its caller was cancelled before it was sent
                 continue
+            conflict = self._store._heads.stale(pending.item)
+            if conflict is not None:  # another append to the stream landed while it waited
+                pending.done.set_exception(conflict)
+                continue
             stream = pending.item.stream_id
             if stream in streams or stream in self._writing:  # one append per stream at once
                 later.append(pending)
@@ -339,6 +372,7 @@ class EventStore:
         self.registry = registry
         self.keyring = keyring
         self._wake = _Wake(pool)
+        self._heads = _Heads()
         self._batcher = _Batcher(self, min(2, pool.get_max_size()))
 
     @classmethod
@@ -405,6 +439,9 @@ class EventStore:
                 raise ValueError(f"no events to append to stream {item.stream_id}")
             if item.expected < ANY:
                 raise ValueError(f"bad expected version {item.expected}: not ≥ 0 nor ANY")
+            # (A repeated request under an idempotency key gets its first result instead.)
+            if idempotency_key is None and (conflict := self._heads.stale(item)) is not None:
+                raise conflict
         if sum(len(item.events) for item in appends) > MAX_EVENTS_PER_TRANSACTION:
             raise ValueError(f"at most {MAX_EVENTS_PER_TRANSACTION} events per transaction")
         events = [event for item in appends for event in item.events]
@@ -426,6 +463,10 @@ class EventStore:
                 break
             except _KeyTaken:  # a concurrent append created the subject's key first: use it
                 encoded, new_keys = await self._encode(events, store_keys=attempt > 0)
+            except WrongExpectedVersion as conflict:
+                if connection is None:  # committed (not a caller's transaction's own)
+                    self._heads.saw(conflict.stream_id, conflict.actual)
+                raise
             except asyncpg.UniqueViolationError as exc:
                 conflict = await self._collision(exc, appends)
                 # ANY only collides with a concurrent append to the same stream: try again.
@@ -439,6 +480,8 @@ class EventStore:
         else:  # unreachable: after one retry, keys are stored first and never taken
             raise RuntimeError("append did not complete")
         if connection is None:
+            for result in results:
+                self._heads.saw(result.stream_id, result.stream_version)
             self._wake.soon()
         return results
 
@@ -543,6 +586,7 @@ class EventStore:
         version = await self._pool.fetchval(
             "SELECT max(stream_version) FROM events WHERE stream_id = $1", stream_id
         )
+        self._heads.saw(stream_id, version or 0)
         return version or 0
 
     def wake_readers(self) -> None:

@@ -104,3 +104,26 @@ async def test_a_lone_append_is_not_delayed(
         store.append(stream, [Noted(text="1")], expected, context=ctx), timeout=5
     )
     assert result.stream_version == expected + 1
+
+
+async def test_an_append_expecting_a_version_known_to_be_gone_fails_without_the_database(
+    store: EventStore, stream: str, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.append(stream, [Noted(text="1")], NO_STREAM, context=ctx)
+    await store.append(stream, [Noted(text="2")], 1, context=ctx)
+    other = EventStore(store.pool, store.registry)  # another process, as far as caches go
+    await other.append(stream, [Noted(text="3")], 2, context=ctx)
+
+    async def no_database(*args: object) -> None:
+        raise AssertionError("went to the database")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_append_one", no_database)
+        with pytest.raises(WrongExpectedVersion) as known:
+            await store.append(stream, [Noted(text="x")], 1, context=ctx)
+    assert known.value.actual == 2  # what this store has seen; the database knows more
+    with pytest.raises(WrongExpectedVersion) as found:
+        await store.append(stream, [Noted(text="x")], 2, context=ctx)
+    assert found.value.actual == 3
+    result = await store.append(stream, [Noted(text="4")], 3, context=ctx)
+    assert result.stream_version == 4
