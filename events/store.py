@@ -373,6 +373,8 @@ class EventStore:
         self.keyring = keyring
         self._wake = _Wake(pool)
         self._heads = _Heads()
+        # (type, schema version) -> decoder, for payloads at their type's current version
+        self._decoders: dict[tuple[str, int], msgspec.json.Decoder[Any]] = {}
         self._batcher = _Batcher(self, min(2, pool.get_max_size()))
 
     @classmethod
@@ -715,6 +717,17 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """One pass, no await. Each payload is decoded on its own: joining a page into one JSON
         array costs three page-sized buffers (fresh memory, page faults) and saves nothing."""
+        if not keys:  # the common case, as one comprehension
+            known = self._decoders
+            try:
+                return [
+                    RecordedEvent(
+                        p, s, v, e, t, sv, known[t, sv].decode(pl), o, r, a, c, ca, i, h, ph
+                    )
+                    for p, s, v, e, t, sv, pl, o, r, a, c, ca, i, h, ph in rows
+                ]  # fmt: skip
+            except (KeyError, msgspec.DecodeError, msgspec.ValidationError):
+                pass  # a type not seen yet, an older version, or a payload that does not decode
         decoders: dict[str, tuple[int, msgspec.json.Decoder[Any] | None]] = {}
         current = self.registry.current_decoder
         events: list[RecordedEvent] = []
@@ -727,6 +740,8 @@ class EventStore:
             if known is None or known[0] != schema_version:
                 known = decoders[event_type] = (schema_version, current(event_type, schema_version))
             decoder = known[1]
+            if decoder is not None:
+                self._decoders[event_type, schema_version] = decoder
             if decoder is None or (keys and personal.is_sealed(payload)):
                 add(self._record(r, keys))
                 continue
