@@ -30,9 +30,13 @@ SELECT subject_id, master_key_id, wrapped_key FROM subject_keys WHERE subject_id
 class Keyring:
     """The data keys of data subjects. A subject whose key is destroyed maps to None."""
 
+    KNOWN_LIMIT = 100_000
+
     def __init__(self, pool: asyncpg.Pool, master: MasterKeys) -> None:
         self._pool = pool
         self._master = master
+        # Subjects this keyring has met (ids only, never keys): see `prepare`.
+        self._known: set[str] = set()
 
     async def get(
         self, subjects: Iterable[str], *, create: bool = False
@@ -65,19 +69,28 @@ class Keyring:
     async def prepare(
         self, subjects: Iterable[str]
     ) -> tuple[dict[str, bytes | None], list[tuple[str, str, bytes]]]:
-        """Each subject's data key, reading only: a subject without a key gets a fresh one that
-        is NOT stored here. Returns the keys and the new (subject, master key id, wrapped key)
-        rows, which the append that uses them must store in its own transaction, refusing to
-        append if any of them is already taken (then prepare again: the stored key wins)."""
+        """Each subject's data key, reading only (or not even): a subject without a key gets a
+        fresh one that is NOT stored here. Returns the keys and the new (subject, master key
+        id, wrapped key) rows, which the append that uses them must store in its own
+        transaction, refusing to append if any of them is already taken (then prepare again:
+        the stored key wins). Nothing about keys is kept between calls, only which subject
+        ids were met (to know whether to look their keys up)."""
         wanted = sorted(set(subjects))
         keys: dict[str, bytes | None] = dict.fromkeys(wanted)
         if not wanted:
             return keys, []
         found = set()
-        for subject, key_id, wrapped in await self._pool.fetch(_GET, wanted):
-            found.add(subject)
-            if wrapped is not None:
-                keys[subject] = self._unwrap(subject, key_id, wrapped)
+        # Subjects never met before are presumed new (a registration brings a new person):
+        # their keys are not looked up but made, and if one exists after all, the append
+        # refuses them and the caller prepares again, now looking (the subject is known).
+        if not self._known.isdisjoint(wanted):
+            for subject, key_id, wrapped in await self._pool.fetch(_GET, wanted):
+                found.add(subject)
+                if wrapped is not None:
+                    keys[subject] = self._unwrap(subject, key_id, wrapped)
+        if len(self._known) + len(wanted) > self.KNOWN_LIMIT:
+            self._known.clear()
+        self._known.update(wanted)
         new = []
         for subject in wanted:
             if subject not in found:

@@ -233,7 +233,8 @@ class _Pending(msgspec.Struct):
     item: StreamAppend
     encoded: _Encoded
     context: Context
-    done: asyncio.Future[tuple[int, int | None, int | None] | None]
+    new_keys: list[tuple[str, str, bytes]]
+    done: asyncio.Future[tuple[int, int | None, int | None, bool] | None]
 
 
 # Errors for which the server wrote nothing and that one request of a batch may cause alone.
@@ -268,23 +269,30 @@ class _Batcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def append(
-        self, item: StreamAppend, encoded: _Encoded, context: Context
+        self,
+        item: StreamAppend,
+        encoded: _Encoded,
+        context: Context,
+        new_keys: list[tuple[str, str, bytes]],
     ) -> list[AppendResult]:
         stream = item.stream_id
         if self._busy < self._limit and not self._waiting and stream not in self._writing:
             self._busy += 1
             self._writing.add(stream)
             try:
-                return await self._store._append_one(item, encoded, context, [])
+                return await self._store._append_one(item, encoded, context, new_keys)
             finally:
                 self._writing.discard(stream)
                 self._freed()
-        pending = _Pending(item, encoded, context, asyncio.get_running_loop().create_future())
+        done = asyncio.get_running_loop().create_future()
+        pending = _Pending(item, encoded, context, new_keys, done)
         self._waiting.append(pending)
-        row = await pending.done
+        row = await done
         if row is None:  # the batch was refused as a whole, writing nothing: append alone
-            return await self._store._append_one(item, encoded, context, [])
-        actual, position, version = row
+            return await self._store._append_one(item, encoded, context, new_keys)
+        actual, position, version, keys_ok = row
+        if not keys_ok:
+            raise _KeyTaken
         if position is None or version is None:
             raise WrongExpectedVersion(item.stream_id, item.expected, actual)
         return [AppendResult(item.stream_id, version, position, position)]
@@ -340,6 +348,10 @@ class _Batcher:
                     [p.context.actor for p in batch],
                     [p.context.correlation_id for p in batch],
                     [p.context.causation_id for p in batch],
+                    [n for n, p in enumerate(batch, 1) for _ in p.new_keys],
+                    [k[0] for p in batch for k in p.new_keys],
+                    [k[1] for p in batch for k in p.new_keys],
+                    [k[2] for p in batch for k in p.new_keys],
                 )
             except _REFUSED:
                 rows = [None] * len(batch)
@@ -454,10 +466,8 @@ class EventStore:
         db = connection or self._pool
         for attempt in range(_ANY_RETRIES + 1):
             try:
-                if single and not new_keys:
-                    results = await self._batcher.append(appends[0], encoded, context)
-                elif single:
-                    results = await self._append_one(appends[0], encoded, context, new_keys)
+                if single:
+                    results = await self._batcher.append(appends[0], encoded, context, new_keys)
                 else:
                     results = await self._append_many(
                         db, appends, encoded, context, idempotency_key

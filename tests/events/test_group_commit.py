@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from events.errors import WrongExpectedVersion
-from events.store import ANY, NO_STREAM, AppendResult, Context, EventStore
+from events.store import _APPEND_BATCH, ANY, NO_STREAM, AppendResult, Context, EventStore
 from tests.events.model import Noted, fresh
 
 
@@ -127,3 +127,26 @@ async def test_an_append_expecting_a_version_known_to_be_gone_fails_without_the_
     assert found.value.actual == 3
     result = await store.append(stream, [Noted(text="4")], 3, context=ctx)
     assert result.stream_version == 4
+
+
+async def test_a_batch_stores_one_key_per_new_subject_and_refuses_appends_sealed_otherwise(
+    store: EventStore,
+) -> None:
+    """Two appends of one batch brought fresh keys for the same new person: the first key is
+    stored with its event; the second append writes nothing and is told to seal again."""
+    subject, streams = str(uuid4()), [fresh(), fresh(), fresh()]
+    now = datetime.now(UTC)
+    rows = await store.pool.fetch(
+        _APPEND_BATCH,
+        streams, [NO_STREAM] * 3, ["Noted"] * 3, [1] * 3, [b'{"type":"Noted","text":"x"}'] * 3,
+        [now] * 3, ["officer:1"] * 3, [uuid4()] * 3, [None] * 3,
+        [1, 2], [subject, subject], ["k1", "k1"], [b"first wrapped", b"second wrapped"],
+    )  # fmt: skip
+    assert [(r["position"] is not None, r["keys_ok"]) for r in rows] == [
+        (True, True), (False, False), (True, True),
+    ]  # fmt: skip
+    stored = await store.pool.fetchval(
+        "SELECT wrapped_key FROM subject_keys WHERE subject_id = $1", subject
+    )
+    assert stored == b"first wrapped"
+    assert [len(await store.read_stream(s)) for s in streams] == [1, 0, 1]
