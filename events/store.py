@@ -1,7 +1,10 @@
 """The Postgres event store: append with optimistic concurrency, read streams and the log.
 
-An append is one statement (events/queries/append.sql): one round trip, all events or none.
-Reads are plain SELECTs. See README "Event store" for the guarantees.
+An append is one statement (events/queries/append_one.sql, append_many.sql): one round trip,
+all events or none. One-event appends made at the same time share statements and commits
+(group commit, `_Batcher`, events/queries/append_batch.sql), each still judged on its own
+expected version. An append expecting a version older than one this store has seen committed
+fails at once (`_Heads`). Reads are plain SELECTs. See README "Event store" for the guarantees.
 """
 
 from __future__ import annotations
