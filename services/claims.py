@@ -41,7 +41,8 @@ from services.domain.errors import NotFound
 from services.domain.policy import Policy
 from services.domain.sla import ClaimSla
 from services.membership import history_of
-from services.registration import Registrar, participant_stream
+from services.registration import Registrar
+from services.streams import participant_stream
 
 
 def _no_commands(command: object, state: object) -> list[Event]:

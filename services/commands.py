@@ -64,6 +64,13 @@ class LeaveCohort(msgspec.Struct, frozen=True, kw_only=True):
     left_on: date
 
 
+class Rejoin(msgspec.Struct, frozen=True):
+    """A worker whose membership ended (lapsed for unpaid months, or left) joins again: a new
+    membership from today, with waiting periods starting from zero."""
+
+    participant_id: str
+
+
 class RecordKpj(msgspec.Struct, frozen=True):
     participant_id: str
     kpj: str

@@ -32,7 +32,8 @@ from services.domain.errors import (
 )
 from services.domain.policy import Policy
 from services.domain.rates import contribution_due
-from services.registration import Registrar, participant_stream
+from services.registration import Registrar
+from services.streams import participant_stream
 
 PAYER_KINDS = ("sponsor", "participant")
 MAX_MONTHS = 12

@@ -32,7 +32,7 @@ from services.domain.coverage import (
 )
 from services.domain.errors import NotFound
 from services.domain.rates import contribution_due
-from services.registration import participant_stream
+from services.streams import participant_stream
 
 
 def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], int]] | None:

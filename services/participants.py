@@ -17,6 +17,7 @@ from events.catalog import (
 from events.types import Event
 from services.commands import ChangeFunder, RecordKpj
 from services.domain.calendar import Month
+from services.domain.coverage import ContributionHistory
 from services.domain.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
 
 FUNDERS = ("apbd_kabupaten", "apbd_provinsi", "mandiri")
@@ -32,6 +33,7 @@ class ParticipantState(msgspec.Struct, frozen=True):
     funder: str = "apbd_kabupaten"
     declared_income: int = 0
     programmes: tuple[str, ...] = ()
+    left_reason: str | None = None
 
 
 def evolve(state: ParticipantState, event: Event) -> ParticipantState:
@@ -50,7 +52,7 @@ def evolve(state: ParticipantState, event: Event) -> ParticipantState:
                 enrolled_on=event.enrolled_on, programmes=tuple(event.programmes),
             )  # fmt: skip
         case ParticipantLeft():
-            return replace(state, status="left")
+            return replace(state, status="left", left_reason=event.reason)
         case KpjRecorded():
             return replace(state, kpj=event.kpj)
         case FunderChanged():
@@ -93,6 +95,21 @@ def check_can_leave(participant_id: str, reason: str, state: ParticipantState) -
         raise ValidationFailed.one("reason", f"one of {', '.join(LEAVING_REASONS)}")
     if state.status != "enrolled":
         raise IllegalTransition("participant", state.status, "leave", "only members can leave")
+
+
+def check_can_rejoin(
+    participant_id: str, state: ParticipantState, history: ContributionHistory | None
+) -> None:
+    """Only someone whose membership ended, and who is alive, joins again."""
+    _exists(state, participant_id)
+    if state.status == "left" and state.left_reason == "death":
+        raise IllegalTransition("participant", "deceased", "rejoin", "they have died")
+    lapsed = history is not None and history.current_period is None
+    if state.status == "enrolled" and not lapsed:
+        raise IllegalTransition("participant", state.status, "rejoin",
+                                "their membership is still running")  # fmt: skip
+    if state.status in ("registered", "waitlisted"):
+        raise IllegalTransition("participant", state.status, "rejoin", "they never joined")
 
 
 def _exists(state: ParticipantState, participant_id: str) -> None:

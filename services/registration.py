@@ -40,6 +40,7 @@ from services.commands import (
     OpenCohort,
     RecordKpj,
     RegisterWorker,
+    Rejoin,
     RollOverCohort,
 )
 from services.decider import MAX_ATTEMPTS, Decider, StateCache, back_off
@@ -49,6 +50,8 @@ from services.domain.nik import check_identity, normalise_nik, parse_nik
 from services.domain.policy import Policy
 from services.domain.rates import MIN_DECLARED_INCOME
 from services.domain.regions import Regions
+from services.membership import history_of
+from services.streams import cohort_stream, participant_stream
 
 OCCUPATIONS = (
     "ojek", "becak", "kuli angkut", "buruh tani", "nelayan", "juru parkir",
@@ -64,14 +67,6 @@ class Registration(msgspec.Struct, frozen=True):
     participant_id: str
     status: str  # enrolled or waitlisted
     position: int  # of the last event appended
-
-
-def cohort_stream(cohort_id: str) -> str:
-    return f"cohort-{cohort_id}"
-
-
-def participant_stream(participant_id: str) -> str:
-    return f"participant-{participant_id}"
 
 
 def participant_id_for(nik_hash: str) -> str:
@@ -334,6 +329,49 @@ class Registrar:
             ]
 
         return await self._change_cohort(person.cohort_id, appends, context)
+
+    async def rejoin(self, command: Rejoin, context: Context) -> Registration:
+        """A new membership for someone whose last one ended. Who left gave their slot back and
+        must take one again (or wait for it); a lapsed member still holds theirs."""
+        pstream = participant_stream(command.participant_id)
+        recorded = await self._store.read_stream(pstream)
+        person = self._participants.decider.fold([r.data for r in recorded])
+        today = business_date(self._clock())
+        participants.check_can_rejoin(
+            command.participant_id, person, history_of([r.data for r in recorded], today)
+        )
+        version = recorded[-1].stream_version if recorded else 0
+        if person.status == "enrolled":  # lapsed: the slot is still theirs
+            enrolled = ParticipantEnrolled(participant_id=command.participant_id,
+                                           cohort_id=person.cohort_id, enrolled_on=today,
+                                           programmes=list(person.programmes))  # fmt: skip
+            (result,) = await self._store.append_many(
+                [StreamAppend(pstream, [enrolled], version)], context=context
+            )
+            return Registration(command.participant_id, "enrolled", result.last_position)
+        decided: list[SlotTaken | WaitlistJoined] = []
+
+        def appends(state: cohorts.CohortState, cohort_version: int) -> list[StreamAppend]:
+            decision = cohorts.decide_registration(
+                person.cohort_id, command.participant_id, False, person.declared_income, state
+            )
+            decided[:] = [decision]
+            outcome: Event = (
+                ParticipantEnrolled(participant_id=command.participant_id,
+                                    cohort_id=person.cohort_id, enrolled_on=today,
+                                    programmes=list(state.programmes))
+                if isinstance(decision, SlotTaken)
+                else ParticipantWaitlisted(participant_id=command.participant_id,
+                                           cohort_id=person.cohort_id)
+            )  # fmt: skip
+            return [
+                StreamAppend(pstream, [outcome], version),
+                StreamAppend(cohort_stream(person.cohort_id), [decision], cohort_version),
+            ]
+
+        results = await self._change_cohort(person.cohort_id, appends, context)
+        status = "enrolled" if isinstance(decided[0], SlotTaken) else "waitlisted"
+        return Registration(command.participant_id, status, results[-1].last_position)
 
     async def record_kpj(self, command: RecordKpj, context: Context) -> list[AppendResult]:
         return await self._on_participant(command.participant_id, command, context)

@@ -17,7 +17,8 @@ from services.domain.calendar import Month
 from services.domain.errors import Duplicate, IllegalTransition, NotFound, ValidationFailed
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.rates import contribution_due
-from services.registration import Registrar, participant_stream
+from services.registration import Registrar
+from services.streams import participant_stream
 from tests.services.conftest import open_cohort
 from tests.services.workers import worker
 

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 import msgspec
 import pytest
 
-from events.catalog import ParticipantRegistered, SlotTaken, WaitlistJoined
+from events.catalog import ParticipantEnrolled, ParticipantRegistered, SlotTaken, WaitlistJoined
 from events.store import Context, EventStore
-from services.commands import LeaveCohort, RecordKpj, RegisterWorker
-from services.domain.errors import Duplicate, NotFound, ValidationFailed
-from services.registration import Registrar, cohort_stream, participant_stream
-from tests.services.conftest import make_registrar, open_cohort
+from services.commands import (
+    ChangeFunder,
+    LeaveCohort,
+    RecordKpj,
+    RegisterWorker,
+    Rejoin,
+    RollOverCohort,
+)
+from services.domain.calendar import Month
+from services.domain.errors import Duplicate, IllegalTransition, NotFound, ValidationFailed
+from services.domain.policy import DEFAULT_POLICY
+from services.domain.regions import default_regions
+from services.membership import history
+from services.registration import Registrar
+from services.streams import cohort_stream, participant_stream
+from tests.services.conftest import LOOKUP, make_registrar, open_cohort
 from tests.services.workers import worker
 
 
@@ -139,3 +151,74 @@ async def test_the_reference_cohort_registers_as_one_list_and_a_rerun_changes_no
     rerun = await registrar.register_many(rows, admin)
     assert all(isinstance(o, Duplicate | ValidationFailed) for o in rerun)
     assert (await registrar.cohort(cohort_id)).enrolled == 1984
+
+
+def registrar_on(store: EventStore, day: date) -> Registrar:
+    return Registrar(
+        store, LOOKUP, default_regions(), DEFAULT_POLICY,
+        clock=lambda: datetime.combine(day, time(3), UTC),
+    )  # fmt: skip
+
+
+async def test_rejoining_after_a_lapse_or_leaving(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    cohort_id = await open_cohort(registrar, admin, quota=2)
+    lapsed = (await registrar.register(worker(cohort_id, 800_000), admin)).participant_id
+    left = (await registrar.register(worker(cohort_id, 800_001), admin)).participant_id
+    with pytest.raises(IllegalTransition, match="still running"):
+        await registrar.rejoin(Rejoin(lapsed), admin)  # nothing unpaid long enough yet
+    await registrar.leave(
+        LeaveCohort(participant_id=left, reason="moved_away", left_on=date(2025, 11, 1)), admin
+    )
+    waiting = await registrar.register(worker(cohort_id, 800_002), admin)  # takes the slot
+    later = registrar_on(domain_store, date(2026, 6, 1))
+
+    again = await later.rejoin(Rejoin(lapsed), admin)  # never paid: lapsed, still has a slot
+    back = await later.rejoin(Rejoin(left), admin)  # gave the slot back: the cohort is full
+
+    assert (again.status, back.status, waiting.status) == ("enrolled", "waitlisted", "enrolled")
+    months = await history(domain_store, lapsed, today=date(2026, 6, 20))
+    assert months is not None and len(months.periods) == 2
+    assert months.periods[-1].start_month == Month(2026, 6)  # from zero again
+    assert (await later.cohort(cohort_id)).enrolled == 2
+
+
+async def test_the_dead_do_not_rejoin_and_the_funder_can_change(
+    registrar: Registrar, admin: Context
+) -> None:
+    cohort_id = await open_cohort(registrar, admin, quota=2)
+    member = (await registrar.register(worker(cohort_id, 800_010), admin)).participant_id
+    other = (await registrar.register(worker(cohort_id, 800_011), admin)).participant_id
+
+    await registrar.change_funder(ChangeFunder(member, "mandiri", "2026-01"), admin)
+    await registrar.leave(
+        LeaveCohort(participant_id=other, reason="death", left_on=date(2025, 12, 1)), admin
+    )
+
+    assert (await registrar.participant(member)).funder == "mandiri"
+    with pytest.raises(ValidationFailed):
+        await registrar.change_funder(ChangeFunder(member, "bank", "2026-13"), admin)
+    with pytest.raises(IllegalTransition, match="died"):
+        await registrar.rejoin(Rejoin(other), admin)
+
+
+async def test_a_new_budget_year_enrols_the_waiting_list(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    await registrar.register(worker(cohort_id, 800_020), admin)
+    waiting = (await registrar.register(worker(cohort_id, 800_021), admin)).participant_id
+
+    await registrar.administer(
+        RollOverCohort(
+            cohort_id=cohort_id, budget_year=2026, quota=2, coverage_start=date(2026, 1, 1),
+            coverage_end=date(2026, 12, 31), budget_allocation=403_200,
+        ),
+        admin,
+    )  # fmt: skip
+
+    enrolled = (await domain_store.read_stream(participant_stream(waiting)))[-1].data
+    assert isinstance(enrolled, ParticipantEnrolled)
+    assert enrolled.enrolled_on == date(2026, 1, 1)  # when the new period's cover starts
+    assert (await registrar.cohort(cohort_id)).enrolled == 2
