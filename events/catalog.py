@@ -388,6 +388,25 @@ class ClaimApprovalProposed(Event, frozen=True):
     policy_version: str
 
 
+class Heir(msgspec.Struct, frozen=True, kw_only=True):
+    """Someone who receives a death benefit: their identity is sealed under their own key."""
+
+    __subject__: ClassVar[str] = "person_id"
+    person_id: str
+    name: Personal
+    nik: Personal
+    relation: str  # see services/domain/heirs.py
+    payee: bool  # of the first heir class that has anyone: the benefit goes to them
+
+
+class ClaimHeirsNamed(Event, frozen=True):
+    """The heirs of a deceased participant, from the heir statement (replaces earlier ones)."""
+
+    claim_id: str
+    heirs: list[Heir]
+    officer: str
+
+
 class ClaimApproved(Event, frozen=True):
     claim_id: str
     officer: str
@@ -434,6 +453,6 @@ for _type in (
     AccidentReported, AccidentOutcomeReported, ClaimFiled, ClaimAssigned,
     ClaimDocumentReceived, ClaimDocumentsIncomplete, ClaimSubmitted, ClaimVerificationStarted,
     ClaimReturned, ClaimApprovalProposed, ClaimApproved, ClaimRejected, ClaimPaid,
-    ClaimReopened,
+    ClaimReopened, ClaimHeirsNamed,
 ):  # fmt: skip
     registry.register(_type)

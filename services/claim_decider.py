@@ -37,6 +37,7 @@ from events.catalog import (
     ClaimDocumentReceived,
     ClaimDocumentsIncomplete,
     ClaimFiled,
+    ClaimHeirsNamed,
     ClaimLine,
     ClaimPaid,
     ClaimRejected,
@@ -45,6 +46,7 @@ from events.catalog import (
     ClaimSubmitted,
     ClaimVerificationStarted,
     Eligibility,
+    Heir,
 )
 from events.types import Event
 from services.accidents import AccidentState
@@ -55,6 +57,7 @@ from services.commands import (
     AssignClaim,
     DecideClaim,
     FileDeathClaim,
+    NameHeirs,
     ReceiveClaimDocument,
     RecordClaimPayment,
     RejectClaim,
@@ -63,6 +66,7 @@ from services.commands import (
     StartVerification,
     SubmitClaim,
 )
+from services.domain import heirs
 from services.domain.benefits import BenefitLine
 from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, business_date
 from services.domain.errors import (
@@ -73,6 +77,7 @@ from services.domain.errors import (
     ValidationFailed,
 )
 from services.domain.money import rupiah
+from services.domain.nik import normalise_nik, parse_nik
 from services.domain.policy import Policy
 
 _CLAIM_NAMESPACE = uuid.UUID("2b7d0c1e-5a44-4f39-8e61-3c9a0d7b5e22")
@@ -107,8 +112,14 @@ class ClaimState(msgspec.Struct, frozen=True):
     approval: ClaimApproved | None = None
     rejection: ClaimRejected | None = None
     payment: ClaimPaid | None = None
+    heirs: tuple[Heir, ...] = ()
     paid_benefit: int = 0
     """Benefit paid so far: a reopened claim approved again pays only what is still owed."""
+
+    @property
+    def for_death(self) -> bool:
+        """A JKM claim, or a JKK claim whose outcome is death: the heirs receive it."""
+        return self.filed is not None and (self.kind == "JKM" or self.filed.outcome == "death")
 
     @property
     def kind(self) -> str:
@@ -155,6 +166,8 @@ def evolve(state: ClaimState, event: Event) -> ClaimState:
                            paid_benefit=state.paid_benefit + event.benefit)  # fmt: skip
         case ClaimReopened():
             return replace(state, status="reopened", proposal=None)
+        case ClaimHeirsNamed():
+            return replace(state, heirs=tuple(event.heirs))
     return state
 
 
@@ -185,7 +198,7 @@ class Decision:
 
 ClaimCommand = (
     AssignClaim | ReceiveClaimDocument | SubmitClaim | StartVerification | ReturnClaim
-    | DecideClaim | ApproveClaim | RejectClaim | RecordClaimPayment | ReopenClaim
+    | DecideClaim | ApproveClaim | RejectClaim | RecordClaimPayment | ReopenClaim | NameHeirs
 )  # fmt: skip
 
 
@@ -273,6 +286,8 @@ def decide(command: ClaimCommand, state: ClaimState, decision: Decision) -> list
             ]  # fmt: skip
         case RecordClaimPayment():
             return _pay(command, state, decision)
+        case NameHeirs():
+            return _name_heirs(command, state, decision)
         case ReopenClaim():
             _from(state, "reopen", *CLOSED)
             return [ClaimReopened(claim_id=state.claim_id, reason=_reason(command.reason),
@@ -375,11 +390,44 @@ def lines_of(lines: Sequence[BenefitLine]) -> list[ClaimLine]:
     ]  # fmt: skip
 
 
+_HEIR_NAMESPACE = uuid.UUID("b7e2f0a4-5d1c-4b8e-9a3f-2c6d8e1f4a90")
+
+
+def _name_heirs(command: NameHeirs, state: ClaimState, decision: Decision) -> list[Event]:
+    """Who receives a death benefit, in the order of domain.md (services/domain/heirs.py)."""
+    if not state.for_death:
+        _refuse(state, "name heirs", "heirs receive benefits only after a death")
+    if state.status in ("approved", "awaiting_second_approval", "paid", "rejected"):
+        _refuse(state, "name heirs", "the claim is already decided; reopen it first")
+    heirs.check(command.heirs)
+    errors: list[FieldError] = []
+    today = business_date(decision.now)
+    niks = []
+    for n, heir in enumerate(command.heirs):
+        try:
+            niks.append(str(parse_nik(normalise_nik(heir.nik), today, f"heirs[{n}].nik")))
+        except ValidationFailed as exc:
+            errors += exc.errors
+        if not heir.name.strip():
+            errors.append(FieldError(f"heirs[{n}].name", "must not be empty"))
+    if errors:
+        raise ValidationFailed(errors)
+    payees = {id(h) for h in heirs.payees(command.heirs)}
+    named = [
+        Heir(person_id=str(uuid.uuid5(_HEIR_NAMESPACE, f"{state.claim_id}/{nik}")),
+             name=heir.name.strip(), nik=nik, relation=heir.relation, payee=id(heir) in payees)
+        for heir, nik in zip(command.heirs, niks, strict=True)
+    ]  # fmt: skip
+    return [ClaimHeirsNamed(claim_id=state.claim_id, heirs=named, officer=decision.actor)]
+
+
 def _decide(state: ClaimState, decision: Decision) -> list[Event]:
     _from(state, "decide", "under_verification")
     if decision.actor != state.officer:
         _refuse(state, "decide", f"the claim is assigned to {state.officer}, "
                 f"not {decision.actor}")  # fmt: skip
+    if state.for_death and not state.heirs:
+        _refuse(state, "decide", "a death benefit is paid to the heirs: name them first")
     found = decision.assessment
     if found is None:
         raise ValueError("deciding a claim needs its assessment")

@@ -147,6 +147,20 @@ class FileDeathClaim(msgspec.Struct, frozen=True, kw_only=True):
     filed_at: datetime | None = None  # defaults to now
 
 
+class HeirStatement(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    nik: str
+    relation: str  # spouse, child, parent, grandparent, grandchild, sibling, parent_in_law,
+    # named_in_will
+
+
+class NameHeirs(msgspec.Struct, frozen=True, kw_only=True):
+    """The heirs of a deceased participant (from the heir statement)."""
+
+    claim_id: str
+    heirs: list[HeirStatement]
+
+
 class AssignClaim(msgspec.Struct, frozen=True):
     claim_id: str
     officer: str

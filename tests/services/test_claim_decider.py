@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import msgspec
 import pytest
 
 from events.catalog import (
@@ -30,6 +31,8 @@ from services.commands import (
     ApproveClaim,
     AssignClaim,
     DecideClaim,
+    HeirStatement,
+    NameHeirs,
     ReceiveClaimDocument,
     RecordClaimPayment,
     RejectClaim,
@@ -315,6 +318,19 @@ def test_a_reopened_claim_pays_only_what_is_still_owed() -> None:
     assert isinstance(topped_up, ClaimPaid) and topped_up.benefit == 4_000_000  # 12 - 8 paid
     with pytest.raises(IllegalTransition, match="already paid"):
         when(pay, *resubmitted, same)
+
+
+def test_heirs_are_named_only_for_a_death_and_before_the_decision() -> None:
+    heirs = [HeirStatement(name="Sari", nik="1708014101850002", relation="spouse")]
+    with pytest.raises(IllegalTransition, match="only after a death"):
+        when(NameHeirs(claim_id=C, heirs=heirs), *READY)
+    died = msgspec.structs.replace(FILED, outcome="death")
+    (named,) = when(NameHeirs(claim_id=C, heirs=heirs), died, ASSIGNED)
+    assert named.heirs[0].payee and named.heirs[0].relation == "spouse"  # type: ignore[attr-defined]
+    with pytest.raises(ValidationFailed) as invalid:
+        when(NameHeirs(claim_id=C, heirs=[HeirStatement(name="", nik="123", relation="x")]),
+             died)  # fmt: skip
+    assert {e.field for e in invalid.value.errors} >= {"heirs[0].relation"}
 
 
 def test_a_payment_in_the_future_is_refused() -> None:

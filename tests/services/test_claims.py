@@ -8,6 +8,7 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,9 @@ from services.commands import (
     AssignClaim,
     DecideClaim,
     FileDeathClaim,
+    HeirStatement,
     LeaveCohort,
+    NameHeirs,
     PayContributions,
     ReceiveClaimDocument,
     RecordClaimPayment,
@@ -146,12 +149,20 @@ async def test_an_accident_on_an_unpaid_month_is_rejected_with_the_reason(
     assert (await desk.claim(claim_id)).status == "rejected"
 
 
+HEIRS = [
+    HeirStatement(name="Pak Tua", nik="1708011203550001", relation="parent"),
+    HeirStatement(name="Sari", nik="1708014101850002", relation="spouse"),
+    HeirStatement(name="Anak Sari", nik="1708010505100003", relation="child"),
+]
+
+
 async def test_a_death_at_work_needs_two_officers(
     registrar: Registrar, admin: Context, domain_store: EventStore
 ) -> None:
     member, _ = await paid_member(registrar, domain_store, admin)
     desk = desk_for(domain_store, registrar)
     claim_id = await accident_claim(desk, member, date(2025, 11, 3), outcome="death")
+    await desk.handle(NameHeirs(claim_id=claim_id, heirs=HEIRS), ANI)
 
     (proposed,) = await desk.handle(DecideClaim(claim_id=claim_id), ANI)
     assert proposed.total == 48_000_000 + 10_000_000 + 12_000_000  # type: ignore[attr-defined]
@@ -177,12 +188,23 @@ async def test_a_jkm_claim_under_three_months_pays_the_funeral_only(
                                 ANI)  # fmt: skip
     claim_id = jkm_claim_id(member)
     await prepare(desk, claim_id, [d.value for d in required_documents("JKM")])
+    with pytest.raises(IllegalTransition, match="heirs"):
+        await desk.handle(DecideClaim(claim_id=claim_id), ANI)
+    (named,) = await desk.handle(NameHeirs(claim_id=claim_id, heirs=HEIRS), ANI)
 
     (approved,) = await desk.handle(DecideClaim(claim_id=claim_id), ANI)
 
     assert isinstance(approved, ClaimApproved)
     assert [(line.kind, line.amount) for line in approved.lines] == [("funeral", 10_000_000)]
     assert approved.eligibility.membership_months == 1
+    assert [(h.relation, h.payee) for h in named.heirs] == [  # type: ignore[attr-defined]
+        ("parent", False), ("spouse", True), ("child", True),
+    ]  # fmt: skip
+    stored = await domain_store.pool.fetchval(
+        "SELECT payload::text FROM events WHERE event_type = 'ClaimHeirsNamed' "
+        "AND payload::text LIKE $1", f"%{claim_id}%",
+    )  # fmt: skip
+    assert "Sari" not in stored and "1708014101850002" not in stored  # sealed
 
 
 async def test_witnesses_are_sealed_under_their_own_keys(
