@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 import msgspec
 
@@ -90,6 +91,18 @@ def witness_id(accident_id: str, n: int) -> str:
     return str(uuid.uuid5(_WITNESS_NAMESPACE, f"{accident_id}/{n}"))
 
 
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(errors: list[FieldError], choices: type[E], value: str, field: str) -> E | None:
+    """`value` as one of an enumeration's members, or a field error listing them."""
+    try:
+        return choices(value)
+    except ValueError:
+        errors.append(FieldError(field, f"one of {', '.join(c.value for c in choices)}"))
+        return None
+
+
 def _aware(errors: list[FieldError], value: datetime | None, field: str) -> None:
     if value is not None and value.utcoffset() is None:
         errors.append(FieldError(field, "an instant with its time zone"))
@@ -104,11 +117,7 @@ def decide_report(
     errors: list[FieldError] = []
     _aware(errors, command.occurred_at, "occurred_at")
     _aware(errors, command.reported_at, "reported_at")
-    try:
-        kind = AccidentKind(command.kind)
-    except ValueError:
-        kind = None
-        errors.append(FieldError("kind", f"one of {', '.join(k.value for k in AccidentKind)}"))
+    kind = _choice(errors, AccidentKind, command.kind, "kind")
     if not command.place.strip():
         errors.append(FieldError("place", "where the accident happened is required"))
     if not command.chronology.strip():
@@ -158,11 +167,7 @@ def decide_outcome(
     errors: list[FieldError] = []
     _aware(errors, command.doctor_statement_at, "doctor_statement_at")
     _aware(errors, command.reported_at, "reported_at")
-    try:
-        outcome = Outcome(command.outcome)
-    except ValueError:
-        outcome = None
-        errors.append(FieldError("outcome", f"one of {', '.join(o.value for o in Outcome)}"))
+    outcome = _choice(errors, Outcome, command.outcome, "outcome")
     percent = command.disability_percent
     if outcome is Outcome.PARTIAL_DISABILITY and (percent is None or not 0 < percent <= 100):
         errors.append(FieldError("disability_percent", "the table % of the impairment, 1-100"))
