@@ -104,10 +104,6 @@ class EventRegistry:
         """The event's payload: msgspec JSON of the struct."""
         return self._encoder.encode(event)
 
-    def is_current(self, event_type: str, schema_version: int) -> bool:
-        spec = self._specs.get(event_type)
-        return spec is not None and spec.version == schema_version
-
     def current_decoder(
         self, event_type: str, schema_version: int
     ) -> msgspec.json.Decoder[Any] | None:

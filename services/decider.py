@@ -65,6 +65,3 @@ class StateCache(Generic[S]):
             version = recorded[-1].stream_version
             self._states[stream_id] = (state, version)
         return state, version
-
-    def forget(self, stream_id: str) -> None:
-        self._states.pop(stream_id, None)
