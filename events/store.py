@@ -652,15 +652,30 @@ class EventStore:
             events = await self._records(await self._pool.fetch(_READ_ALL, after, batch_size))
             return Page(events, events[-1].position if events else after)
         async with self._pool.acquire() as conn, _snapshot(conn):
-            events = await self._records(
-                await conn.fetch(_READ_TYPES, after, batch_size, list(types))
-            )
-            if len(events) == batch_size:
-                checkpoint = events[-1].position
-            else:  # less than a batch matched: everything safe up to the horizon was scanned
-                horizon = await conn.fetchval(_HORIZON, after)
-                checkpoint = horizon or after
-        return Page(events, checkpoint)
+            return await self.read_page(conn, after, batch_size=batch_size, types=types)
+
+    async def read_page(
+        self,
+        conn: asyncpg.Connection,
+        after: int,
+        *,
+        batch_size: int = 1000,
+        types: Sequence[str] | None = None,
+    ) -> Page:
+        """`read_all` on the caller's connection, inside the caller's transaction.
+
+        With `types`, the transaction must be REPEATABLE READ (one snapshot for the events
+        and the horizon), as a projection runner's is: it reads and writes in one commit.
+        """
+        if types is None:
+            events = await self._records(await conn.fetch(_READ_ALL, after, batch_size))
+            return Page(events, events[-1].position if events else after)
+        events = await self._records(await conn.fetch(_READ_TYPES, after, batch_size, list(types)))
+        if len(events) == batch_size:
+            return Page(events, events[-1].position)
+        # less than a batch matched: everything safe up to the horizon was scanned
+        horizon = await conn.fetchval(_HORIZON, after)
+        return Page(events, horizon or after)
 
     async def head(self) -> int:
         """The highest position a reader can safely have read up to (0 for an empty log)."""

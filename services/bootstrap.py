@@ -8,13 +8,27 @@ from __future__ import annotations
 
 from typing import Any
 
+import projections
 from events.catalog import registry
+from events.migrations import migrate
 from events.store import EventStore
+from projections.catalog import all_projections
+from projections.runner import ProjectionRunner
 from services.config import Settings
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.regions import default_regions
 from services.registration import Registrar
 from services.secrets import resolve_secrets
+
+
+async def migrate_database(database_url: str) -> list[str]:
+    """Apply every migration (the event store's, then the projection runner's)."""
+    return await migrate(database_url, extra=projections.migrations())
+
+
+def projection_runner(store: EventStore) -> ProjectionRunner:
+    """Every read model Jaga keeps, run against `store`."""
+    return ProjectionRunner(store, all_projections())
 
 
 async def event_store(settings: Settings, database_url: str, **pool_args: Any) -> EventStore:

@@ -324,9 +324,9 @@ def _admin_context(actor: str) -> Context:
 
 
 def _migrate(database_url: str) -> None:
-    from events.migrations import migrate as apply_migrations
+    from services.bootstrap import migrate_database
 
-    applied = asyncio.run(apply_migrations(database_url))
+    applied = asyncio.run(migrate_database(database_url))
     if applied:
         console.print(f"Applied {len(applied)} migration(s): {', '.join(applied)}")
     else:

@@ -54,10 +54,10 @@ async def database_url(services: ResolvedServices) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def migrated_database_url(database_url: str) -> str:
-    """`database_url` with all event store migrations applied."""
-    from events.migrations import migrate
+    """`database_url` with all migrations applied (event store and projections)."""
+    from services.bootstrap import migrate_database
 
-    await migrate(database_url)
+    await migrate_database(database_url)
     return database_url
 
 

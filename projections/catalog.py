@@ -1,0 +1,9 @@
+"""Every read model Jaga keeps, in one list (the runner, the workers and the CLI use it)."""
+
+from __future__ import annotations
+
+from projections.projection import Projection
+
+
+def all_projections() -> list[Projection]:
+    return []
