@@ -34,9 +34,7 @@ from projections.projection import Projection
 
 log = logging.getLogger("jaga.projections")
 
-APPLIED = Counter(
-    "jaga_projection_events_applied", "Events applied to read models", ["projection"]
-)
+APPLIED = Counter("jaga_projection_events_applied", "Events applied to read models", ["projection"])
 CHECKPOINT = Gauge("jaga_projection_checkpoint", "Position of the active build", ["projection"])
 FAILED = Gauge(
     "jaga_projection_failed", "1 while a projection is stopped at an event", ["projection"]
@@ -390,7 +388,8 @@ class ProjectionRunner:
                 generation,
                 p.event_types(),
             )
-        state = row["state"] if row["failed_position"] is None and row["error"] is None else "stopped"
+        stopped = row["failed_position"] is not None or row["error"] is not None
+        state = "stopped" if stopped else row["state"]
         return ProjectionStatus(
             name=name,
             version=row["version"],
