@@ -449,10 +449,25 @@ class ClaimReopened(Event, frozen=True):
     officer: str
 
 
+class ClaimSlaFlagged(Event, frozen=True):
+    """The SLA watch found a claim near (`level` "near") or past ("breached") its payment
+    deadline and told its officer and the supervisors (`notify`). Decides nothing about the
+    claim: recorded once per claim, level and deadline."""
+
+    claim_id: str
+    level: str  # near, breached
+    deadline: date
+    working_days_left: int
+    working_days_late: int
+    accrued_penalty: int  # the late penalty were it paid on the day of the flag
+    officer: str | None
+    notify: list[str]  # e.g. ["officer:ani", "role:supervisor"]
+
+
 for _type in (
     AccidentReported, AccidentOutcomeReported, ClaimFiled, ClaimAssigned,
     ClaimDocumentReceived, ClaimDocumentsIncomplete, ClaimSubmitted, ClaimVerificationStarted,
     ClaimReturned, ClaimApprovalProposed, ClaimApproved, ClaimRejected, ClaimPaid,
-    ClaimReopened, ClaimHeirsNamed,
+    ClaimReopened, ClaimHeirsNamed, ClaimSlaFlagged,
 ):  # fmt: skip
     registry.register(_type)

@@ -73,6 +73,10 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     four_eyes_threshold: int = 50_000_000
     """Approvals of more than this many rupiah need a second officer (and an NPWP)."""
 
+    sla_warning_working_days: int = 2
+    """The SLA watch warns a claim's officer and the supervisors once its payment deadline is
+    this many working days away or fewer, so there is still time to pay it on time."""
+
     def __post_init__(self) -> None:
         if not self.version.strip():
             raise ValueError("a policy needs a version")
@@ -86,6 +90,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
             "sla_working_days_jkm",
             "late_penalty_basis_points_per_day",
             "four_eyes_threshold",
+            "sla_warning_working_days",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"policy {self.version}: {name} must be >= 0")
