@@ -471,3 +471,51 @@ for _type in (
     ClaimReopened, ClaimHeirsNamed, ClaimSlaFlagged,
 ):  # fmt: skip
     registry.register(_type)
+
+
+# -- reminders (stream reminder-<reminder_id>): an outbox, each reminder sent at most once -----
+#
+# The reminder id derives from (recipient, period, kind), so the job scheduling it twice finds
+# the stream there (expected NO_STREAM) and schedules nothing. Delivery appends the outcome.
+
+
+class ReminderScheduled(Event, frozen=True):
+    """A premium reminder was due: who gets it (sealed), what it says and by when to pay.
+
+    `recipient_id` is the data subject the address is sealed under: the participant, or
+    `sponsor-<cohort_id>` for the sponsor's contact (erasable on its own). `message` never
+    holds personal data (no name, NIK or phone)."""
+
+    __subject__: ClassVar[str] = "recipient_id"
+    reminder_id: str
+    kind: str  # self_pay_due, arrears_1..3, membership_ending, sponsor_block_due, ...
+    period: str  # YYYY-MM: the month it is about
+    participant_id: str | None
+    cohort_id: str | None
+    recipient_id: str
+    channel: str
+    recipient: Personal  # phone number or e-mail address
+    message: str  # Bahasa Indonesia
+    amount: int | None
+    due_on: date
+    policy_version: str
+
+
+class ReminderSent(Event, frozen=True):
+    reminder_id: str
+    channel: str
+    provider_reference: str
+    attempt: int
+
+
+class ReminderFailed(Event, frozen=True):
+    """A delivery attempt failed; without `will_retry` the reminder is given up."""
+
+    reminder_id: str
+    attempt: int
+    error: str
+    will_retry: bool
+
+
+for _type in (ReminderScheduled, ReminderSent, ReminderFailed):
+    registry.register(_type)

@@ -77,6 +77,29 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     """The SLA watch warns a claim's officer and the supervisors once its payment deadline is
     this many working days away or fewer, so there is still time to pay it on time."""
 
+    self_pay_reminder_days: int = 5
+    """A self-paying worker is reminded this many days before a month's due date (the 15th,
+    or the next working day), so there is time to get to a payment point."""
+
+    sponsor_block_months: int = 3
+    """Sponsors pay in blocks of this many months, counted from the cohort's coverage start
+    (Kepahiang paid its first three months at once); a reminder goes before each block."""
+
+    sponsor_block_reminder_days: int = 14
+    """The sponsor is reminded this many days before a block of months falls due: a regency
+    transfer needs its paperwork (SP2D) done in advance."""
+
+    budget_period_end_reminder_days: int = 30
+    """The sponsor is reminded this many days before a cohort's budget period (coverage) ends,
+    in time to extend it or tell the workers to continue on their own."""
+
+    membership_ending_reminder_days: int = 7
+    """The last notice goes this many days before a membership in arrears ends."""
+
+    reminder_delivery_attempts: int = 3
+    """Runs of the reminder job that try to deliver a reminder before it is given up as
+    failed (each run's channel may retry within its own attempt)."""
+
     def __post_init__(self) -> None:
         if not self.version.strip():
             raise ValueError("a policy needs a version")
@@ -91,9 +114,16 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
             "late_penalty_basis_points_per_day",
             "four_eyes_threshold",
             "sla_warning_working_days",
+            "self_pay_reminder_days",
+            "sponsor_block_reminder_days",
+            "budget_period_end_reminder_days",
+            "membership_ending_reminder_days",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"policy {self.version}: {name} must be >= 0")
+        for name in ("sponsor_block_months", "reminder_delivery_attempts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"policy {self.version}: {name} must be >= 1")
 
     def needs_four_eyes(self, amount: int) -> bool:
         """Whether approving `amount` rupiah needs a second officer (strictly above)."""
