@@ -519,3 +519,47 @@ class ReminderFailed(Event, frozen=True):
 
 for _type in (ReminderScheduled, ReminderSent, ReminderFailed):
     registry.register(_type)
+
+
+# -- users (stream user-<username>): who may act, for the audit trail -------------------------
+#
+# Officers' accounts are events so that an auditor sees who held which role when. Display
+# names are staff identities kept for accountability, not sealed personal data. Secrets are
+# never in the log: password hashes and API tokens live in their own tables (services/sql/).
+
+
+class UserCreated(Event, frozen=True):
+    username: str
+    display_name: str
+    roles: list[str]  # services/access.py Role
+    kecamatan: list[str]  # codes the user works in; empty: the whole regency
+
+
+class UserRolesChanged(Event, frozen=True):
+    """New roles and scope; the user's API tokens are revoked with it."""
+
+    username: str
+    roles: list[str]
+    kecamatan: list[str]
+
+
+class UserDisabled(Event, frozen=True):
+    """The user can no longer log in; their API tokens are revoked with it."""
+
+    username: str
+    reason: str
+
+
+class UserEnabled(Event, frozen=True):
+    username: str
+
+
+class UserPasswordSet(Event, frozen=True):
+    """A password was set (who set it, never the password or its hash)."""
+
+    username: str
+    set_by: str  # the user themself, an administrator, or the operator on the server
+
+
+for _type in (UserCreated, UserRolesChanged, UserDisabled, UserEnabled, UserPasswordSet):
+    registry.register(_type)
