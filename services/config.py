@@ -52,6 +52,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     lookup_key: str | None = None
     """Base64 key of the NIK lookup hash (HMAC). Unset: kept in data_dir/secrets.json."""
 
+    reminder_channel: str = "file"
+    """How premium reminders to workers (by phone) go: "file" appends them to
+    data_dir/outbox/reminders.jsonl (development), "http" posts them to the SMS/WhatsApp
+    gateway at sms_gateway_url."""
+
+    sponsor_reminder_channel: str = "file"
+    """How reminders to sponsors (by e-mail to sponsor_email) go: "file" as above, "smtp"
+    through smtp_host."""
+
+    sms_gateway_url: str | None = None
+    """URL the SMS/WhatsApp gateway takes reminders at (JSON POST, see services/channels.py)."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str | None = None
+    """Sender address of reminder e-mails."""
+
+    sponsor_email: str | None = None
+    """Where sponsor reminders go (e.g. the regency's finance office). Unset: none are sent."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `environ` (default: `os.environ`).
@@ -77,6 +97,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if log_level not in _LOG_LEVELS:
             raise SettingsError(f"JAGA_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
 
+        smtp_port_text = get("JAGA_SMTP_PORT") or "25"
+        if not smtp_port_text.isdigit() or not 0 < int(smtp_port_text) <= 65535:
+            raise SettingsError(f"JAGA_SMTP_PORT must be a port number, got {smtp_port_text!r}")
+        reminder_channel = get("JAGA_REMINDER_CHANNEL") or "file"
+        if reminder_channel not in ("file", "http"):
+            raise SettingsError("JAGA_REMINDER_CHANNEL must be file or http")
+        if reminder_channel == "http" and not get("JAGA_SMS_GATEWAY_URL"):
+            raise SettingsError("JAGA_REMINDER_CHANNEL=http needs JAGA_SMS_GATEWAY_URL")
+        sponsor_channel = get("JAGA_SPONSOR_REMINDER_CHANNEL") or "file"
+        if sponsor_channel not in ("file", "smtp"):
+            raise SettingsError("JAGA_SPONSOR_REMINDER_CHANNEL must be file or smtp")
+        if sponsor_channel == "smtp" and not (get("JAGA_SMTP_HOST") and get("JAGA_SMTP_FROM")):
+            raise SettingsError(
+                "JAGA_SPONSOR_REMINDER_CHANNEL=smtp needs JAGA_SMTP_HOST and JAGA_SMTP_FROM"
+            )
+
         return cls(
             database_url=get("DATABASE_URL"),
             redis_url=get("REDIS_URL"),
@@ -86,4 +122,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             log_level=log_level,
             master_keys=get("JAGA_MASTER_KEYS"),
             lookup_key=get("JAGA_LOOKUP_KEY"),
+            reminder_channel=reminder_channel,
+            sponsor_reminder_channel=sponsor_channel,
+            sms_gateway_url=get("JAGA_SMS_GATEWAY_URL"),
+            smtp_host=get("JAGA_SMTP_HOST"),
+            smtp_port=int(smtp_port_text),
+            smtp_from=get("JAGA_SMTP_FROM"),
+            sponsor_email=get("JAGA_SPONSOR_EMAIL"),
         )
