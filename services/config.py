@@ -72,6 +72,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sponsor_email: str | None = None
     """Where sponsor reminders go (e.g. the regency's finance office). Unset: none are sent."""
 
+    redis_namespace: str = "jaga"
+    """Prefix of every Redis key of the workers (queues, wake-up marks), so that several Jaga
+    installations or test runs can share one Redis."""
+
+    wake_interval: float = 5.0
+    """Seconds between the scheduler's periodic wake-ups of the projection workers: the most
+    a lost notification (Redis or the listener down) can delay a read model."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `environ` (default: `os.environ`).
@@ -113,6 +121,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "JAGA_SPONSOR_REMINDER_CHANNEL=smtp needs JAGA_SMTP_HOST and JAGA_SMTP_FROM"
             )
 
+        wake_text = get("JAGA_WAKE_INTERVAL") or "5"
+        try:
+            wake_interval = float(wake_text)
+        except ValueError:
+            raise SettingsError(f"JAGA_WAKE_INTERVAL must be seconds, got {wake_text!r}") from None
+        if not 0.05 <= wake_interval <= 3600:
+            raise SettingsError(f"JAGA_WAKE_INTERVAL must be 0.05 to 3600 s, got {wake_text}")
+
         return cls(
             database_url=get("DATABASE_URL"),
             redis_url=get("REDIS_URL"),
@@ -129,4 +145,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             smtp_port=int(smtp_port_text),
             smtp_from=get("JAGA_SMTP_FROM"),
             sponsor_email=get("JAGA_SPONSOR_EMAIL"),
+            redis_namespace=get("JAGA_REDIS_NAMESPACE") or "jaga",
+            wake_interval=wake_interval,
         )
