@@ -80,6 +80,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Seconds between the scheduler's periodic wake-ups of the projection workers: the most
     a lost notification (Redis or the listener down) can delay a read model."""
 
+    token_lifetime_hours: float = 12.0
+    """How long an API token lasts after login: a working day. Logout, a change of the
+    user's roles or disabling them revokes it sooner."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `environ` (default: `os.environ`).
@@ -129,6 +133,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if not 0.05 <= wake_interval <= 3600:
             raise SettingsError(f"JAGA_WAKE_INTERVAL must be 0.05 to 3600 s, got {wake_text}")
 
+        lifetime_text = get("JAGA_TOKEN_LIFETIME_HOURS") or "12"
+        try:
+            token_lifetime_hours = float(lifetime_text)
+        except ValueError:
+            raise SettingsError(
+                f"JAGA_TOKEN_LIFETIME_HOURS must be hours, got {lifetime_text!r}"
+            ) from None
+        if not 0 < token_lifetime_hours <= 720:
+            raise SettingsError(
+                f"JAGA_TOKEN_LIFETIME_HOURS must be over 0 and at most 720, got {lifetime_text}"
+            )
+
         return cls(
             database_url=get("DATABASE_URL"),
             redis_url=get("REDIS_URL"),
@@ -138,6 +154,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             log_level=log_level,
             master_keys=get("JAGA_MASTER_KEYS"),
             lookup_key=get("JAGA_LOOKUP_KEY"),
+            token_lifetime_hours=token_lifetime_hours,
             reminder_channel=reminder_channel,
             sponsor_reminder_channel=sponsor_channel,
             sms_gateway_url=get("JAGA_SMS_GATEWAY_URL"),
