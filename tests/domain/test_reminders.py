@@ -1,0 +1,286 @@
+"""Which reminders are due: worked examples on the real calendar and rate table, and properties
+over random contribution histories (members built from the coverage rules, as in production)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import msgspec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.domain.calendar import Month, due_date
+from services.domain.coverage import ContributionFacts, Payment, contribution_history
+from services.domain.policy import DEFAULT_POLICY
+from services.domain.rates import contribution_due
+from services.domain.reminders import (
+    Cohort,
+    DueReminder,
+    Kind,
+    Member,
+    bulan,
+    bulan_range,
+    due_reminders,
+    reminder_id,
+    sponsor_recipient,
+    tanggal,
+)
+
+OCT = Month(2025, 10)
+INCOME = 1_000_000  # the minimum declared income: JKK Rp10.000 + JKM Rp6.800
+KEPAHIANG = Cohort(
+    cohort_id="kph2025",
+    name="Pekerja Rentan Kepahiang 2025",
+    sponsor="APBD Kabupaten Kepahiang",
+    budget_year=2025,
+    coverage_start=date(2025, 10, 1),
+    coverage_end=date(2026, 9, 30),
+)
+
+
+def paid_at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 3, 0, tzinfo=UTC)  # 10:00 WIB
+
+
+def member(
+    today: date,
+    paid: dict[Month, date] | None = None,
+    *,
+    participant_id: str = "p1",
+    funder: str = "mandiri",
+    funder_from: Month | None = None,
+    start: Month = OCT,
+) -> Member:
+    """A member as the reminder job builds them: from their contribution history as of today
+    (the coverage rules of services/domain/coverage.py) and the status standing gives."""
+    payments = tuple(
+        Payment(reference=f"{participant_id}-{month}", payer="x", months=(month,),
+                paid_at=paid_at(day), amount=16_800)
+        for month, day in (paid or {}).items()
+    )  # fmt: skip
+    history = contribution_history(
+        ContributionFacts(start=start, payments=payments), today=today, amount_due=16_800
+    )
+    if history.current_period is None:
+        status = "membership_ended"
+    else:
+        status = "in_arrears" if history.arrears_months else "active"
+    return Member.of(
+        participant_id, KEPAHIANG.cohort_id, status, history, funder=funder,
+        funder_from=funder_from, declared_income=INCOME, programmes=("JKK", "JKM"),
+    )  # fmt: skip
+
+
+def kinds(reminders: list[DueReminder]) -> set[tuple[Kind, str, str]]:
+    return {(r.kind, str(r.period), r.recipient_id) for r in reminders}
+
+
+def due(today: date, *members: Member, cohort: Cohort = KEPAHIANG) -> list[DueReminder]:
+    return due_reminders(today, members, [cohort])
+
+
+# -- Indonesian formats ------------------------------------------------------------------------
+
+
+def test_dates_and_months_the_indonesian_way() -> None:
+    assert tanggal(date(2026, 12, 15)) == "15 Desember 2026"
+    assert tanggal(date(2026, 1, 5)) == "5 Januari 2026"
+    assert bulan(Month(2026, 5)) == "Mei 2026"
+    assert bulan_range(Month(2026, 1), Month(2026, 3)) == "Januari sampai Maret 2026"
+    assert bulan_range(Month(2025, 12), Month(2026, 2)) == "Desember 2025 sampai Februari 2026"
+
+
+def test_the_reminder_id_is_one_per_recipient_period_and_kind() -> None:
+    first = reminder_id("p1", OCT, Kind.ARREARS_1)
+    assert first == reminder_id("p1", OCT, Kind.ARREARS_1)
+    assert len({first, reminder_id("p2", OCT, Kind.ARREARS_1),
+                reminder_id("p1", OCT + 1, Kind.ARREARS_1),
+                reminder_id("p1", OCT, Kind.ARREARS_2)}) == 4  # fmt: skip
+
+
+# -- a self-paying worker ----------------------------------------------------------------------
+
+
+def test_a_self_paying_worker_hears_five_days_before_the_15th() -> None:
+    dec = Month(2026, 12)  # due Tuesday 15 December 2026
+    paid = {OCT + i: due_date(OCT + i) for i in range(14)}  # Oct 2025 .. Nov 2026 on time
+    assert due(date(2026, 12, 9), member(date(2026, 12, 9), paid)) == []
+    [reminder] = due(date(2026, 12, 10), member(date(2026, 12, 10), paid))
+    assert (reminder.kind, reminder.period, reminder.participant_id) == (
+        Kind.SELF_PAY_DUE, dec, "p1"
+    )  # fmt: skip
+    assert (reminder.amount, reminder.due_on) == (16_800, date(2026, 12, 15))
+    assert reminder.message == (
+        "Pengingat iuran BPJS Ketenagakerjaan: iuran bulan Desember 2026 sebesar Rp16.800 "
+        "jatuh tempo 15 Desember 2026. Mohon dibayar paling lambat tanggal tersebut agar Anda "
+        "tetap terlindungi."
+    )
+    assert "denda" not in reminder.message  # BPU has no late fine: none is mentioned
+    # Still due on the days up to the 15th (a missed run catches up), not on the 15th itself.
+    assert kinds(due(date(2026, 12, 14), member(date(2026, 12, 14), paid)))
+    assert due(date(2026, 12, 15), member(date(2026, 12, 15), paid)) == []
+
+
+def test_no_reminder_for_a_month_paid_ahead_or_paid_by_the_sponsor() -> None:
+    today = date(2026, 12, 10)
+    paid = {OCT + i: due_date(OCT + i) for i in range(14)} | {Month(2026, 12): date(2026, 12, 1)}
+    assert due(today, member(today, paid)) == []
+    sponsored = {OCT + i: due_date(OCT + i) for i in range(14)}
+    assert due(today, member(today, sponsored, funder="apbd_kabupaten")) == []
+    # Self-paying only from January 2027: December is still the sponsor's to pay.
+    assert all(
+        r.kind is not Kind.SELF_PAY_DUE
+        for r in due(today, member(today, sponsored, funder_from=Month(2027, 1)))
+    )
+
+
+# -- arrears and the last notice ---------------------------------------------------------------
+
+
+def test_arrears_notices_at_one_two_and_three_months_then_the_last_notice() -> None:
+    paid = {OCT: date(2025, 10, 10)}  # November 2025 onwards unpaid
+
+    def worker_kinds(today: date) -> list[tuple[Kind, str, int | None, date]]:
+        return sorted(
+            (r.kind, str(r.period), r.amount, r.due_on)
+            for r in due(today, member(today, paid))
+            if r.kind is not Kind.SELF_PAY_DUE
+        )
+
+    lapse_day = date(2026, 2, 16)  # Nov..Feb unpaid at the end of due(Feb): ends on the 17th
+    assert worker_kinds(date(2025, 11, 17)) == []  # due today, not late yet
+    assert worker_kinds(date(2025, 11, 18)) == [(Kind.ARREARS_1, "2025-11", 16_800, lapse_day)]
+    assert worker_kinds(date(2025, 12, 16)) == [(Kind.ARREARS_2, "2025-12", 33_600, lapse_day)]
+    assert worker_kinds(date(2026, 1, 16)) == [(Kind.ARREARS_3, "2026-01", 50_400, lapse_day)]
+    assert worker_kinds(date(2026, 2, 9)) == [(Kind.ARREARS_3, "2026-01", 50_400, lapse_day)]
+    assert worker_kinds(date(2026, 2, 10)) == [
+        (Kind.ARREARS_3, "2026-01", 50_400, lapse_day),
+        (Kind.MEMBERSHIP_ENDING, "2026-02", 50_400, lapse_day),
+    ]
+    assert worker_kinds(date(2026, 2, 17)) == []  # membership ended: nothing more to remind
+
+    [last] = [r for r in due(date(2026, 2, 10), member(date(2026, 2, 10), paid))
+              if r.kind is Kind.MEMBERSHIP_ENDING]  # fmt: skip
+    assert last.message == (
+        "Pemberitahuan terakhir BPJS Ketenagakerjaan: iuran Anda tertunggak 3 bulan, sebesar "
+        "Rp50.400. Bayar paling lambat 16 Februari 2026; jika tidak, kepesertaan Anda berakhir "
+        "mulai 17 Februari 2026 dan pendaftaran ulang dimulai dari awal."
+    )
+
+
+def test_paying_the_arrears_stops_the_notices() -> None:
+    today = date(2025, 12, 20)
+    late = {OCT: date(2025, 10, 10), OCT + 1: date(2025, 12, 1), OCT + 2: date(2025, 12, 19)}
+    assert [r.kind for r in due(today, member(today, late))] == []
+
+
+def test_the_sponsor_hears_once_for_all_its_members_in_arrears() -> None:
+    today = date(2026, 1, 20)
+    paid = {OCT + i: date(2025, 10, 1) for i in range(3)}  # the first block, Oct..Dec
+    members = [member(today, paid, participant_id=f"p{i}", funder="sponsor") for i in range(2)]
+    [notice] = [r for r in due(today, *members) if r.kind is Kind.ARREARS_1]
+    assert notice.recipient_id == sponsor_recipient("kph2025")
+    assert (notice.participant_id, notice.period, notice.amount) == (None, Month(2026, 1), 33_600)
+    assert notice.message.startswith(
+        "Yth. APBD Kabupaten Kepahiang: iuran 2 peserta Pekerja Rentan Kepahiang 2025 "
+        "tertunggak 1 bulan, sebesar Rp33.600."
+    )
+
+
+# -- the sponsor's blocks and budget period ---------------------------------------------------
+
+
+def test_the_sponsor_hears_two_weeks_before_a_block_falls_due() -> None:
+    """Kepahiang: 1,984 workers at Rp16,800, the first block (Oct..Dec 2025) paid."""
+    today = date(2026, 1, 1)  # the block Jan..Mar 2026 is due Thursday 15 January
+    paid = {OCT + i: date(2025, 10, 1) for i in range(3)}
+    one = member(today, paid, funder="sponsor")
+    members = [msgspec.structs.replace(one, participant_id=f"p{i}") for i in range(1984)]
+    [block] = [r for r in due(today, *members) if r.kind is Kind.SPONSOR_BLOCK_DUE]
+    assert (block.period, block.amount, block.due_on) == (
+        Month(2026, 1), 1984 * 16_800 * 3, date(2026, 1, 15)
+    )  # fmt: skip
+    assert block.message == (
+        "Yth. APBD Kabupaten Kepahiang: iuran BPJS Ketenagakerjaan 1.984 peserta Pekerja Rentan "
+        "Kepahiang 2025 untuk Januari sampai Maret 2026 sebesar Rp99.993.600 jatuh tempo "
+        "15 Januari 2026."
+    )
+    assert not [r for r in due(date(2025, 12, 31), one) if r.kind is Kind.SPONSOR_BLOCK_DUE]
+
+
+def test_a_paid_block_and_self_paying_members_are_not_asked_of_the_sponsor() -> None:
+    today = date(2026, 1, 1)
+    paid = {OCT + i: date(2025, 10, 1) for i in range(6)}  # through March 2026
+    assert not due(today, member(today, paid, funder="sponsor"))
+    self_paying = member(today, {OCT + i: date(2025, 10, 1) for i in range(3)})
+    assert not [r for r in due(today, self_paying) if r.kind is Kind.SPONSOR_BLOCK_DUE]
+
+
+def test_the_sponsor_hears_thirty_days_before_the_budget_period_ends() -> None:
+    cohort = msgspec.structs.replace(KEPAHIANG, coverage_end=date(2025, 12, 31))
+    paid = {OCT + i: date(2025, 10, 1) for i in range(3)}
+    on = date(2025, 12, 1)
+    [end] = due(on, member(on, paid, funder="sponsor"), cohort=cohort)
+    assert (end.kind, end.period, end.amount, end.due_on) == (
+        Kind.SPONSOR_BUDGET_PERIOD_END, Month(2025, 12), None, date(2025, 12, 31)
+    )  # fmt: skip
+    assert "berakhir 31 Desember 2025" in end.message and "1 peserta" in end.message
+    before = date(2025, 11, 30)
+    assert not due(before, member(before, paid, funder="sponsor"), cohort=cohort)
+
+
+# -- properties --------------------------------------------------------------------------------
+
+_PERSONAL = re.compile(r"[0-9]{8,}")  # a phone number or NIK would be a long run of digits
+_RUPIAH = re.compile(r"Rp[0-9]{1,3}(\.[0-9]{3})*\b")
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[date, list[Member]]:
+    today = date(2025, 10, 1) + timedelta(days=draw(st.integers(0, 500)))
+    members = []
+    for n in range(draw(st.integers(1, 4))):
+        start = OCT + draw(st.integers(0, 3))
+        months = [start + i for i in range(max(0, start.months_until(Month.of(today))) + 2)]
+        paid = {
+            month: due_date(month) + timedelta(days=draw(st.integers(-20, 60)))
+            for month in months
+            if draw(st.booleans())
+        }
+        funder = draw(st.sampled_from(["mandiri", "sponsor", "apbd_provinsi"]))
+        members.append(member(today, paid, participant_id=f"p{n}", funder=funder, start=start))
+    return today, members
+
+
+@settings(max_examples=150, deadline=None)
+@given(histories())
+def test_properties_of_the_reminders_due(case: tuple[date, list[Member]]) -> None:
+    today, members = case
+    reminders = due(today, *members)
+    keys = [(r.recipient_id, r.period, r.kind) for r in reminders]
+    assert len(keys) == len(set(keys)), "one reminder per recipient, period and kind"
+    by_id = {m.participant_id: m for m in members}
+    for r in reminders:
+        assert r.reminder_id == reminder_id(r.recipient_id, r.period, r.kind)
+        assert "p0" not in r.message and not _PERSONAL.search(r.message)
+        for amount in re.findall(r"Rp\S+", r.message):
+            assert _RUPIAH.match(amount), amount
+        worker = by_id.get(r.participant_id or "")
+        if worker is not None:
+            assert worker.status in ("active", "in_arrears")
+            assert worker.self_paying(r.period)
+        if r.kind in (Kind.ARREARS_1, Kind.ARREARS_2, Kind.ARREARS_3):
+            assert due_date(r.period) < today, "arrears only for a month past its due date"
+            if worker is not None:
+                assert r.period not in worker.paid_months, "no arrears notice for a paid month"
+                assert r.amount == worker.arrears_amount > 0
+        if r.kind is Kind.SELF_PAY_DUE:
+            assert worker is not None and r.period not in worker.paid_months
+            assert today < r.due_on <= today + timedelta(days=DEFAULT_POLICY.self_pay_reminder_days)
+            assert r.amount == contribution_due(INCOME, ("JKK", "JKM"), r.period).total
+    # Whoever paid every month that is due owes nothing and hears nothing about arrears.
+    for m in members:
+        if m.arrears_months == 0:
+            assert not [r for r in reminders if r.participant_id == m.participant_id
+                        and r.kind not in (Kind.SELF_PAY_DUE,)]  # fmt: skip
