@@ -6,6 +6,7 @@ the workers) decides which concrete ones a process uses.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import projections
@@ -14,6 +15,7 @@ from events.migrations import migrate
 from events.store import EventStore
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
+from services import auth
 from services.config import Settings
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.regions import default_regions
@@ -22,8 +24,9 @@ from services.secrets import resolve_secrets
 
 
 async def migrate_database(database_url: str) -> list[str]:
-    """Apply every migration (the event store's, then the projection runner's)."""
-    return await migrate(database_url, extra=projections.migrations())
+    """Apply every migration (the event store's, the projection runner's, then the tables
+    kept outside the log: credentials and API tokens)."""
+    return await migrate(database_url, extra=projections.migrations() + auth.migrations())
 
 
 def projection_runner(store: EventStore) -> ProjectionRunner:
@@ -35,6 +38,12 @@ async def event_store(settings: Settings, database_url: str, **pool_args: Any) -
     """The store with every event type and the keyring for personal data."""
     master = resolve_secrets(settings).master()
     return await EventStore.connect(database_url, registry, master, **pool_args)
+
+
+def accounts(settings: Settings, store: EventStore) -> auth.Accounts:
+    """Officers' accounts, passwords and API tokens."""
+    lifetime = timedelta(hours=settings.token_lifetime_hours)
+    return auth.Accounts(store, default_regions(), token_lifetime=lifetime)
 
 
 def registrar(settings: Settings, store: EventStore) -> Registrar:
