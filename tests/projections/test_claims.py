@@ -4,17 +4,23 @@ eyes, returns, rejections, reopening, the board's filters, and a rebuild giving 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
+import asyncpg
+import pytest
+
+from events.catalog import registry
+from events.personal import MasterKeys
 from events.store import Context, EventStore
 from projections.claims import ClaimBoard, ClaimRow, board_entry, find_claims
 from projections.participants import ParticipantStatus
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
-from projections.timeline import AuditTimeline
+from services.bootstrap import migrate_database
 from services.claim_decider import jkk_claim_id
 from services.claim_documents import required_documents
 from services.claims import ClaimsDesk
@@ -38,8 +44,8 @@ from services.commands import (
 from services.contributions import Cashier
 from services.domain.policy import DEFAULT_POLICY
 from services.registration import Registrar
-from tests.services import conftest as write_side
-from tests.services.conftest import open_cohort
+from tests.conftest import with_path
+from tests.services.conftest import make_registrar, open_cohort
 from tests.services.test_contributions import block
 from tests.services.workers import worker
 
@@ -51,8 +57,34 @@ WITNESSES = [WitnessStatement(name="Rudi Hartono", phone="081277788899"),
 HEIRS = [HeirStatement(name="Siti Aminah", nik="1708014101850002", relation="spouse")]
 _numbers = itertools.count(760_000)
 
-# the write side's fixtures (tests/services/conftest.py), for this module's tests
-admin, domain_store, registrar = write_side.admin, write_side.domain_store, write_side.registrar
+
+@pytest.fixture(scope="module")
+async def domain_store(database_url: str) -> AsyncIterator[EventStore]:
+    """A store on a database of the module's own. Not the write side's shared one: that
+    fixture lives in tests/services/conftest.py, out of reach here, and a second store on its
+    database would seal under other master keys than the events the timeline must read."""
+    name = f"jaga_board_{uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = with_path(database_url, f"/{name}")
+        await migrate_database(url)
+        store = await EventStore.connect(url, registry, MasterKeys.parse(MasterKeys.generate("t1")))
+        yield store
+        await store.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def registrar(domain_store: EventStore) -> Registrar:
+    return make_registrar(domain_store)
+
+
+@pytest.fixture
+def admin() -> Context:
+    return Context(actor="admin:dinsos")
 
 
 def wib(day: date, hour: int = 10) -> datetime:
@@ -60,13 +92,21 @@ def wib(day: date, hour: int = 10) -> datetime:
     return datetime(day.year, day.month, day.day, hour - 7, tzinfo=UTC)
 
 
-async def project(store: EventStore, *extra: Projection) -> None:
-    """Bring the claim board and the timeline (and `extra`) up to the head of the log."""
-    runner = ProjectionRunner(store, [ClaimBoard(), AuditTimeline(), *extra])
+async def project(store: EventStore, *projections: Projection) -> None:
+    """Bring the projections (the claim board by default) up to every event appended so far.
+    Readers stay below the oldest open transaction of the whole server (gap safety), so
+    while another session's transaction is open this waits for it."""
+    written = await store.pool.fetchval("SELECT max(position) FROM events")
+    runner = ProjectionRunner(store, projections or [ClaimBoard()])
     await runner.prepare()
-    await runner.run_all()
-    stopped = [s for s in await runner.status() if s.state == "stopped"]
-    assert not stopped, stopped
+    for _ in range(600):
+        await runner.run_all()
+        status = await runner.status()
+        assert not [s for s in status if s.state == "stopped"], status
+        if all(s.position >= written for s in status):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"projections did not reach position {written}: {status}")
 
 
 async def claim_row(store: EventStore, claim_id: str) -> ClaimRow:
@@ -292,7 +332,7 @@ async def test_the_board_filters_by_state_officer_sla_status_and_kecamatan(
         await complete(desk, claim_id, documents, on)
     await desk.handle(AssignClaim(due_later, BUDI.actor), DEWI)
 
-    await project(domain_store, ParticipantStatus())
+    await project(domain_store, ClaimBoard(), ParticipantStatus())
     mine = {due_soon, due_later, waiting}
 
     async def found(today: date = date(2025, 12, 8), **filters: object) -> list[str]:

@@ -38,10 +38,10 @@ from tests.projections.test_claims import (
     reported_claim,
     submitted_incomplete,
     wib,
-    write_side,
 )
-
-admin, domain_store, registrar = write_side.admin, write_side.domain_store, write_side.registrar
+from tests.projections.test_claims import admin as admin  # this module's fixtures too
+from tests.projections.test_claims import domain_store as domain_store
+from tests.projections.test_claims import registrar as registrar
 
 
 async def timeline(store: EventStore, kind: str, subject_id: str) -> list[tuple[str, str]]:
@@ -73,7 +73,7 @@ async def test_a_death_at_work_on_every_timeline_it_concerns(
     assert claim.filed is not None and claim.filed.accident_id is not None
     accident_id = claim.filed.accident_id
 
-    await project(domain_store)
+    await project(domain_store, AuditTimeline())
 
     on_claim = await timeline(domain_store, "claim", claim_id)
     assert [t for t, _ in on_claim[:3]] == ["AccidentReported", "AccidentOutcomeReported",
@@ -142,7 +142,7 @@ async def test_a_death_at_work_on_every_timeline_it_concerns(
 
     # an erasure is on the timeline too (and leaves nothing to erase there)
     await erase_subject(domain_store, member, "masa retensi berakhir", admin)
-    await project(domain_store)
+    await project(domain_store, AuditTimeline())
     assert (await timeline(domain_store, "participant", member))[-1] == (
         "PersonalDataErased", "Data pribadi dihapus",
     )  # fmt: skip
