@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from projections.claims import ClaimBoard
 from projections.projection import Projection
+from projections.timeline import AuditTimeline
 
 
 def all_projections() -> list[Projection]:
-    return []
+    return [ClaimBoard(), AuditTimeline()]
