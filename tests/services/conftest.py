@@ -18,13 +18,16 @@ from services.domain.regions import default_regions
 from services.registration import Registrar
 
 TODAY = datetime(2025, 10, 6, 3, 0, tzinfo=UTC)  # Monday 10:00 WIB, early in the programme
+MASTER = MasterKeys.generate("t1")
+"""One master key for the whole run: every store opened on the shared database (by this conftest
+or by a test module that imports `domain_store`) can open every other's sealed events."""
 LOOKUP = LookupHasher(base64.b64decode("bG9va3VwLWtleS1mb3ItdGVzdHMtb25seS0zMi1ieXRlcw=="))
 
 
 @pytest.fixture(scope="session")
 async def domain_store(migrated_database_url: str) -> AsyncIterator[EventStore]:
     store = await EventStore.connect(
-        migrated_database_url, registry, MasterKeys.parse(MasterKeys.generate("t1")),
+        migrated_database_url, registry, MasterKeys.parse(MASTER),
         min_size=2, max_size=20,
     )  # fmt: skip
     yield store
