@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from projections.claims import ClaimBoard
 from projections.projection import Projection
+from projections.reminders import Reminders
 from projections.timeline import AuditTimeline
 
 
 def all_projections() -> list[Projection]:
-    return [ClaimBoard(), AuditTimeline()]
+    return [ClaimBoard(), AuditTimeline(), Reminders()]
