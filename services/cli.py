@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +29,7 @@ from services.shutdown import ShutdownSignals
 
 if TYPE_CHECKING:
     from events.store import Context, EventStore
+    from workers.supervisor import Supervisor
 
 app = typer.Typer(
     name="jaga",
@@ -47,6 +51,14 @@ personal_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(personal_app, name="personal-data")
+projections_app = typer.Typer(
+    help="Read models: state and lag, catch-up, rebuilds without downtime.", no_args_is_help=True
+)
+app.add_typer(projections_app, name="projections")
+jobs_app = typer.Typer(
+    help="Scheduled jobs (premium reminders, claim SLA watch), on demand.", no_args_is_help=True
+)
+app.add_typer(jobs_app, name="jobs")
 
 console = Console(stderr=True, soft_wrap=True)  # never wrap URLs in CI logs
 log = logging.getLogger("jaga")
@@ -70,15 +82,135 @@ def serve() -> None:
 
 
 @app.command()
-def up() -> None:
-    """Run Jaga locally: the API plus, in later issues, workers and scheduler.
+def up(
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run Jaga locally: the API, the workers and the scheduler (child processes).
 
-    Embedded servers started here are stopped when it exits.
+    On Ctrl-C / SIGTERM the API stops first, then the children, then the embedded servers
+    started here.
     """
     settings = _settings()
     with _services(settings) as services:
         _migrate(services.database_url)
-        _serve_api(settings, services)
+        children = {"worker": ["worker", "--processes", str(workers)], "scheduler": ["scheduler"]}
+        with _children(services, children):
+            _serve_api(settings, services)
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    threads: Annotated[int, typer.Option(min=1, help="Actors running at once per process.")] = 8,
+) -> None:
+    """Run the Dramatiq workers: projections, rebuilds, premium reminders, claim SLA watch."""
+    settings = _settings()
+    with _services(settings) as services:
+        _migrate(services.database_url)
+        if processes == 1:
+            from workers.worker import run_worker
+
+            run_worker(settings, services.database_url, services.redis_url, threads=threads)
+            return
+        from workers.supervisor import wait_while_parent_lives
+
+        one = ["worker", "--threads", str(threads)]
+        with _children(services, {f"worker-{i + 1}": one for i in range(processes)}):
+            wait_while_parent_lives()
+
+
+@app.command()
+def scheduler() -> None:
+    """Wake the workers when events are appended (and every JAGA_WAKE_INTERVAL seconds);
+    enqueue premium reminders (daily 08:00) and the claim SLA watch (hourly 07:00-18:00)."""
+    settings = _settings()
+    with _services(settings) as services:
+        _migrate(services.database_url)
+        from workers.scheduler import run_scheduler
+
+        run_scheduler(settings, services.database_url, services.redis_url)
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Each projection's build, checkpoint, lag (events and seconds) and state."""
+    from services.bootstrap import projection_runner
+    from workers.admin import status_table
+
+    async def work(settings: Settings, store: EventStore) -> None:
+        Console().print(await status_table(projection_runner(store)))
+
+    _with_store(work)
+
+
+@projections_app.command("run")
+def projections_run() -> None:
+    """Build missing projections and catch every one up, here (no workers needed)."""
+    from services.bootstrap import projection_runner
+    from workers.admin import run_projections
+
+    async def work(settings: Settings, store: EventStore) -> None:
+        for name, applied in (await run_projections(projection_runner(store))).items():
+            console.print(f"{name}: {applied} event(s) applied")
+
+    _with_store(work)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str, typer.Argument(help="The projection (see `jaga projections status`).")],
+    background: Annotated[
+        bool, typer.Option(help="Hand it to the workers instead of rebuilding here.")
+    ] = False,
+) -> None:
+    """Rebuild a read model from the log beside the serving one, which it replaces once
+    caught up (no downtime), with a progress bar, rate and time left."""
+    from projections.runner import ProjectionStopped
+    from services.bootstrap import projection_runner
+    from workers.admin import rebuild_with_progress
+
+    if background:
+        _enqueue("rebuild", name, time.time())
+        console.print(f"Rebuild of {name} handed to the workers (`jaga projections status`).")
+        return
+
+    async def work(settings: Settings, store: EventStore) -> None:
+        generation = await rebuild_with_progress(projection_runner(store), name, console)
+        console.print(f"Projection {name}: generation {generation} rebuilt and serving.")
+
+    _with_store(work, refusals=(KeyError, ProjectionStopped), label="Not rebuilt")
+
+
+class Job(StrEnum):
+    reminders = "reminders"
+    sla_watch = "sla-watch"
+
+
+@jobs_app.command("run")
+def jobs_run(
+    job: Annotated[Job, typer.Argument(help="Which job.")],
+    enqueue: Annotated[
+        bool, typer.Option(help="Hand it to the workers instead of running it here.")
+    ] = False,
+    on: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Business date to run for (default today)."),
+    ] = None,
+) -> None:
+    """Run a scheduled job now: premium reminders or the claim SLA watch."""
+    from workers.actors import JOBS, jakarta_today
+    from workers.admin import run_job
+
+    if enqueue:
+        _enqueue(JOBS[job.value][0])
+        console.print(f"Job {job.value} handed to the workers.")
+        return
+
+    async def work(settings: Settings, store: EventStore) -> None:
+        today = on.date() if on else jakarta_today()
+        console.print(f"{job.value} ({today}): {await run_job(job.value, store, settings, today)}")
+
+    _with_store(work)
 
 
 @bench_app.command("store")
@@ -315,6 +447,28 @@ def _with_store(
         except refusals as refused:
             console.print(f"[red]{label}:[/] {refused}")
             raise typer.Exit(1) from None
+
+
+def _children(services: ResolvedServices, commands: dict[str, list[str]]) -> Supervisor:
+    """jaga subcommands run as child processes on this process's servers."""
+    from workers.supervisor import Supervisor, jaga_command
+
+    env = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url}
+    return Supervisor({name: jaga_command(*args) for name, args in commands.items()}, env)
+
+
+def _enqueue(actor: str, *args: Any) -> None:
+    """Hand a message to the workers (they need not run now: it waits in Redis)."""
+    settings = _settings()
+    with _services(settings) as services:
+        from workers.actors import message
+        from workers.broker import create_broker
+
+        broker = create_broker(services.redis_url, settings.redis_namespace)
+        try:
+            broker.enqueue(message(actor, *args))
+        finally:
+            broker.close()
 
 
 def _admin_context(actor: str) -> Context:
