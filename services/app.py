@@ -14,20 +14,37 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.types import ControllerRouterHandler
 
+from services.api import domain_problem, services_lifespan
+from services.api.auth import (
+    OPENAPI_COMPONENTS,
+    AuthController,
+    UsersController,
+    authentication_middleware,
+)
 from services.config import Settings
+from services.domain.errors import DomainError
 from services.health import HealthController
 from services.resources import clients_lifespan
 
-ROUTES: list[ControllerRouterHandler] = [HealthController]
+ROUTES: list[ControllerRouterHandler] = [HealthController, AuthController, UsersController]
 
 
 def create_app(settings: Settings, database_url: str, redis_url: str) -> Litestar:
-    """Build the HTTP API; the database pool and Redis client open on startup."""
+    """Build the HTTP API; the database pool, Redis client and event store open on startup.
+    Every route but the operational ones and the login needs a bearer token."""
+    problems = ProblemDetailsConfig(
+        enable_for_all_http_exceptions=True,
+        exception_to_problem_detail_map={DomainError: domain_problem},
+    )
     return Litestar(
         route_handlers=ROUTES,
-        lifespan=[clients_lifespan(database_url, redis_url)],
+        lifespan=[
+            clients_lifespan(database_url, redis_url),
+            services_lifespan(settings, database_url),
+        ],
+        middleware=[authentication_middleware()],
         state=State({"settings": settings}),
-        plugins=[ProblemDetailsPlugin(ProblemDetailsConfig(enable_for_all_http_exceptions=True))],
-        openapi_config=OpenAPIConfig(title="Jaga", version="0.1.0"),
+        plugins=[ProblemDetailsPlugin(problems)],
+        openapi_config=OpenAPIConfig(title="Jaga", version="0.1.0", components=OPENAPI_COMPONENTS),
         logging_config=None,  # the CLI configures logging; Litestar must not replace it
     )

@@ -1,0 +1,94 @@
+"""The HTTP API's shared pieces: the services a request works with, and problem details.
+
+Every refusal is an RFC 9457 problem with a stable `type` (`urn:jaga:problem:<slug>`, not
+meant to be dereferenced) that clients branch on, a human `title` and a `detail` naming what
+was refused. Domain refusals (services/domain/errors.py) map to 4xx by their `code`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.plugins.problem_details import ProblemDetailsException
+
+from events.store import EventStore
+from services import bootstrap
+from services.auth import Accounts, Logins
+from services.config import Settings
+from services.domain.errors import DomainError, ValidationFailed
+from services.resources import redis_client
+
+PROBLEM_TYPE_PREFIX = "urn:jaga:problem:"
+
+_DOMAIN_STATUS = {
+    "not_found": (404, "Not found"),
+    "duplicate": (409, "Already exists"),
+    "quota_exceeded": (409, "Quota exceeded"),
+    "illegal_transition": (409, "Not allowed in this state"),
+    "validation_failed": (422, "Invalid input"),
+}
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> ProblemDetailsException:
+    """An RFC 9457 problem to raise from a handler, guard or middleware."""
+    return ProblemDetailsException(
+        status_code=status, type_=PROBLEM_TYPE_PREFIX + slug, title=title, detail=detail,
+        headers=headers, extra=extra,
+    )  # fmt: skip
+
+
+def domain_problem(error: DomainError) -> ProblemDetailsException:
+    """A domain refusal as a problem: its code is the type, field errors are listed."""
+    status, title = _DOMAIN_STATUS.get(error.code, (400, "Refused"))
+    extra = None
+    if isinstance(error, ValidationFailed):
+        extra = {"errors": msgspec.to_builtins(list(error.errors))}
+    return problem(status, error.code.replace("_", "-"), title, error.detail, extra=extra)
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """What the handlers work with, opened once per app."""
+
+    store: EventStore
+    accounts: Accounts
+    logins: Logins
+
+
+def services_lifespan(
+    settings: Settings, database_url: str
+) -> Callable[[Litestar], contextlib.AbstractAsyncContextManager[None]]:
+    """A lifespan hook (after `clients_lifespan`, whose Redis client it shares) that opens the
+    event store and the account services into `app.state.services`."""
+
+    @contextlib.asynccontextmanager
+    async def open_services(app: Litestar) -> AsyncIterator[None]:
+        store = await bootstrap.event_store(settings, database_url, min_size=1, max_size=10)
+        accounts = bootstrap.accounts(settings, store)
+        logins = Logins(accounts, redis_client(app.state), key_prefix=settings.redis_namespace)
+        app.state.services = ApiServices(store, accounts, logins)
+        try:
+            yield
+        finally:
+            await store.close()
+
+    return open_services
+
+
+def api_services(state: State) -> ApiServices:
+    services: ApiServices = state.services
+    return services
