@@ -31,11 +31,11 @@ from workers.actors import JOBS, catch_up_all
 async def status_table(runner: ProjectionRunner) -> Table:
     """Each projection's serving build and any build under way: checkpoint, lag, failure."""
     table = Table(title="Projections")
-    for column in ("Name", "Version", "Generation", "State", "Checkpoint"):
-        table.add_column(column)
-    table.add_column("Lag (events)", justify="right")
-    table.add_column("Lag (s)", justify="right")
-    table.add_column("Error")
+    for column in ("Name", "Ver", "Gen", "State", "Checkpoint"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Lag events", justify="right", no_wrap=True)
+    table.add_column("Lag s", justify="right", no_wrap=True)
+    table.add_column("Error", overflow="fold")
     built = set()
     for s in await runner.status():
         built.add(s.name)
