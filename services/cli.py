@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from services.access import Role
 from services.config import Settings, SettingsError
 from services.embedded import EmbeddedServerError, ResolvedServices, embedded_services
 from services.shutdown import ShutdownSignals
@@ -51,6 +52,8 @@ personal_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(personal_app, name="personal-data")
+users_app = typer.Typer(help="Officers' accounts for the HTTP API.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 projections_app = typer.Typer(
     help="Read models: state and lag, catch-up, rebuilds without downtime.", no_args_is_help=True
 )
@@ -364,6 +367,45 @@ def personal_data_rotate() -> None:
         console.print(f"Re-wrapped {count} subject key(s) under the active master key.")
 
     _with_store(work)
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name, e.g. sari.")],
+    role: Annotated[list[Role], typer.Option(help="Repeat for each role.")],
+    display_name: Annotated[str, typer.Option(help="The officer's full name.")],
+    actor: Annotated[str, typer.Option(help="The operator creating it (recorded on events).")],
+    kecamatan: Annotated[
+        list[str], typer.Option(help="Kecamatan code the user works in; repeat. None: all.")
+    ] = [],  # noqa: B006
+) -> None:
+    """Create an account, e.g. the first administrator of a fresh install. The password is
+    read from stdin, or prompted for on a terminal: never from the command line, where
+    shell history and the process list would keep it."""
+    from services import bootstrap
+    from services.access import Principal
+    from services.domain.errors import DomainError
+    from services.users import CreateUser
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    command = CreateUser(
+        username=username, display_name=display_name, roles=[r.value for r in role],
+        kecamatan=kecamatan,
+    )  # fmt: skip
+    operator = Principal(actor, frozenset({Role.ADMIN}))
+
+    async def work(settings: Settings, store: EventStore) -> None:
+        accounts = bootstrap.accounts(settings, store)
+        user = await accounts.create(command, password, operator, _admin_context(actor))
+        console.print(
+            f"User {user.username} created: {', '.join(sorted(user.roles))}"
+            f" in {', '.join(sorted(user.kecamatan)) or 'every kecamatan'}."
+        )
+
+    _with_store(work, refusals=(DomainError,), label="Refused")
 
 
 # -- shared plumbing ---------------------------------------------------------------------------
