@@ -35,7 +35,7 @@ from redis.asyncio import Redis
 
 from events.errors import WrongExpectedVersion
 from events.migrations import Migration, load_folder
-from events.store import NO_STREAM, Context, EventStore
+from events.store import Context, EventStore
 from events.types import Event
 from services import users
 from services.access import Principal, Role
@@ -281,7 +281,7 @@ class Accounts:
                 try:
                     async with self._store.pool.acquire() as conn, conn.transaction():
                         await self._store.append(
-                            stream, events, version or NO_STREAM, context=context,
+                            stream, events, version, context=context,
                             connection=conn,
                         )  # fmt: skip
                         if alongside is not None:
