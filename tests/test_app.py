@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 
@@ -16,8 +17,8 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_health_and_ready(database_url: str, redis_url: str) -> None:
-    app = create_app(Settings(), database_url, redis_url)
+async def test_health_and_ready(database_url: str, redis_url: str, tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path), database_url, redis_url)
     async with AsyncTestClient(app) as client:
         health = await client.get("/health")
         assert health.status_code == 200
@@ -33,9 +34,11 @@ async def test_health_and_ready(database_url: str, redis_url: str) -> None:
         }
 
 
-async def test_ready_names_the_failing_check_in_a_problem(database_url: str) -> None:
+async def test_ready_names_the_failing_check_in_a_problem(
+    database_url: str, tmp_path: Path
+) -> None:
     dead_redis = f"redis://127.0.0.1:{_closed_port()}/0"
-    app = create_app(Settings(), database_url, dead_redis)
+    app = create_app(Settings(data_dir=tmp_path), database_url, dead_redis)
     async with AsyncTestClient(app) as client:
         ready = await client.get("/ready")
     assert ready.status_code == 503
@@ -49,8 +52,12 @@ async def test_ready_names_the_failing_check_in_a_problem(database_url: str) -> 
     assert problem["checks"]["redis"]["error"]
 
 
-async def test_unknown_route_is_a_problem_too(database_url: str, redis_url: str) -> None:
-    async with AsyncTestClient(create_app(Settings(), database_url, redis_url)) as client:
+async def test_unknown_route_is_a_problem_too(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    async with AsyncTestClient(
+        create_app(Settings(data_dir=tmp_path), database_url, redis_url)
+    ) as client:
         response = await client.get("/nope")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
