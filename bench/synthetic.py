@@ -11,7 +11,7 @@ through the real write side, month by month up to `now`:
 - cohorts of at most 1,984 (the reference case first: APBD Kabupaten Kepahiang paid
   Rp100.000.000 for the first three months, then the workers pay for themselves), the others
   alternately paid by the province every quarter, or by the regency for one block and then
-  by the workers; about 3% more registrations than slots, so there is a waiting list;
+  by the workers; about 6% more registrations than slots, so there is a waiting list;
 - `Registrar.register_many` (chunks, sealed personal data), `leave` (withdrawals, moves,
   formal jobs, deaths; the waiting list moves up), `rejoin` after a lapse, roll-over to a new
   budget year in January; `Cashier.pay` for every sponsor block and top-up, `Cashier.reverse`
@@ -101,13 +101,13 @@ from services.domain.regions import Regions, default_regions
 from services.registration import OCCUPATIONS, Registrar
 from services.streams import participant_stream
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bump whenever the same plan would write other events: cached benchmark logs are rebuilt."""
 
 REFERENCE_QUOTA = 1984
 REFERENCE_BLOCK_PAID = 100_000_000
 """domain.md: Rp100 juta paid for the reference cohort's first three months."""
-WAITLIST_SHARE = 0.03
+WAITLIST_SHARE = 0.06  # more than leave in a year: some still wait at the end
 LEAVING_PER_MONTH = 0.0025  # withdrawal, moved away, formal job: about 3% a year
 DEATH_PER_MONTH = 0.0003
 ACCIDENTS_PER_MONTH = 0.001
@@ -360,7 +360,7 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 def plan(participants: int, *, seed: int = 1, months: int = 6, now: datetime | None = None) -> Plan:
     """Everything the generator will write, decided up front: `participants` slots filled at
-    registration (about 3% more wait), `months` months up to the one holding `now`."""
+    registration (about 6% more wait), `months` months up to the one holding `now`."""
     if participants < 1 or months < 1:
         raise ValueError("at least one participant and one month")
     now = now or datetime.now(UTC)
