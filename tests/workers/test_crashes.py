@@ -41,7 +41,7 @@ async def test_workers_killed_at_random_leave_read_models_equal_to_a_rebuild(
         worker.kill()
         return deployment.start("worker", "--threads", "4")
 
-    for n in range(5):  # live projection: killed while waves of commands come in
+    for n in range(4):  # live projection: killed while waves of commands come in
         appending = asyncio.create_task(wave(store, 200, n * 1000))
         await asyncio.sleep(rng.uniform(0.1, 0.5))
         worker = await kill_and_restart(worker)
@@ -61,7 +61,7 @@ async def test_workers_killed_at_random_leave_read_models_equal_to_a_rebuild(
     finally:
         broker.close()
 
-    assert await store.pool.fetchval("SELECT count(*) FROM events") > 4000
+    assert await store.pool.fetchval("SELECT count(*) FROM events") > 3000
     await caught_up(store, within=30)
     assert busy_kills >= 4, f"most kills should land mid-work (seed {SEED})"
     served = await read_models(store)
