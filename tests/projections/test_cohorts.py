@@ -1,0 +1,211 @@
+"""rm.cohorts and rm.cohort_months driven by the real write side, and the cohort budget and
+sponsor dues computed from them when read."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime
+from typing import Any
+
+from events.store import Context, EventStore
+from projections.cohorts import CohortDashboard, budget_of, spread
+from projections.contributions import dues_of
+from projections.runner import ProjectionRunner
+from services.commands import (
+    ChangeFunder,
+    CloseCohort,
+    LeaveCohort,
+    OpenCohort,
+    ReversePayment,
+    RollOverCohort,
+)
+from services.contributions import Cashier
+from services.domain.policy import DEFAULT_POLICY
+from services.registration import Registrar
+from tests.projections.conftest import catch_up
+from tests.projections.test_participants import (
+    OCT_10,
+    projections,
+    registrar_on,
+    self_pays,
+    sponsor_pays,
+)
+from tests.services.conftest import cohort_command, open_cohort
+from tests.services.workers import worker
+
+_numbers = itertools.count(930_000)
+OCT_DEC = ["2025-10", "2025-11", "2025-12"]
+
+
+async def cohort_row(store: EventStore, cohort_id: str) -> dict[str, Any]:
+    await catch_up(ProjectionRunner(store, projections()))
+    row = await store.pool.fetchrow("SELECT * FROM rm.cohorts WHERE cohort_id = $1", cohort_id)
+    assert row is not None
+    return dict(row)
+
+
+async def months_of(store: EventStore, cohort_id: str) -> list[tuple[str, int, int]]:
+    rows = await store.pool.fetch(
+        "SELECT month, amount_paid, participants_paid FROM rm.cohort_months "
+        "WHERE cohort_id = $1 ORDER BY month",
+        cohort_id,
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+async def members(registrar: Registrar, admin: Context, cohort_id: str, n: int) -> list[str]:
+    outcomes = await registrar.register_many(
+        [worker(cohort_id, next(_numbers)) for _ in range(n)], admin
+    )
+    return [o.participant_id for o in outcomes]  # type: ignore[union-attr]
+
+
+def test_a_share_is_spread_evenly_over_its_months() -> None:
+    assert spread(50_401, ["2025-12", "2025-10", "2025-11"]) == [
+        ("2025-10", 16_801), ("2025-11", 16_800), ("2025-12", 16_800)
+    ]  # fmt: skip
+    assert spread(16_800, ["2026-01"]) == [("2026-01", 16_800)]
+
+
+async def test_the_dashboard_follows_slots_the_waiting_list_and_payments(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    command = cohort_command(quota=2)
+    cohort_id = command.cohort_id
+    await registrar.administer(command, admin)
+    created = await cohort_row(domain_store, cohort_id)
+    assert (created["state"], created["enrolled"], created["waitlisted"]) == ("created", 0, 0)
+    assert (created["name"], created["sponsor"], created["budget_year"], created["quota"]) == (
+        command.name, command.sponsor, 2025, 2,
+    )  # fmt: skip
+    assert (created["coverage_start"], created["coverage_end"]) == (
+        date(2025, 10, 1), date(2025, 12, 31),
+    )  # fmt: skip
+    assert (created["programmes"], created["legal_basis"]) == (
+        ["JKK", "JKM"], ["Inpres 2/2021", "Inpres 8/2025"],
+    )  # fmt: skip
+    assert (created["budget_allocation"], created["amount_paid"], created["credit"]) == (
+        100_000_000, 0, 0,
+    )  # fmt: skip
+    assert created["policy_version"] == DEFAULT_POLICY.version
+
+    await registrar.administer(OpenCohort(cohort_id), admin)
+    first, _, waiting = await members(registrar, admin, cohort_id, 3)
+    cashier = Cashier(domain_store, registrar, DEFAULT_POLICY)
+    # two members x three months, Rp10.000 short: the last member-month stays unpaid
+    await cashier.pay(sponsor_pays(cohort_id, OCT_DEC, 6 * 16_800 - 10_000, OCT_10), admin)
+    row = await cohort_row(domain_store, cohort_id)
+    assert (row["state"], row["enrolled"], row["waitlisted"]) == ("open", 2, 1)
+    assert (row["amount_paid"], row["credit"]) == (6 * 16_800 - 10_000, 16_800 - 10_000)
+    assert await months_of(domain_store, cohort_id) == [
+        ("2025-10", 33_600, 2), ("2025-11", 33_600, 2), ("2025-12", 16_800, 1)
+    ]  # fmt: skip
+
+    await registrar.leave(
+        LeaveCohort(participant_id=first, reason="moved_away", left_on=date(2025, 11, 1)), admin
+    )
+    await registrar.administer(CloseCohort(cohort_id, "anggaran habis"), admin)
+    row = await cohort_row(domain_store, cohort_id)
+    assert (row["state"], row["enrolled"], row["waitlisted"]) == ("closed", 2, 0)
+    assert row["updated_at"] >= created["updated_at"]
+    promoted = await domain_store.pool.fetchval(
+        "SELECT status FROM rm.participants WHERE participant_id = $1", waiting
+    )
+    assert promoted == "enrolled"
+
+
+async def test_a_reversed_payment_leaves_the_months_and_the_totals(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    cohort_id = await open_cohort(registrar, admin, quota=2)
+    first, _ = await members(registrar, admin, cohort_id, 2)
+    cashier = Cashier(domain_store, registrar, DEFAULT_POLICY)
+    bounced = sponsor_pays(cohort_id, OCT_DEC, 6 * 16_800, OCT_10)
+    await cashier.pay(bounced, admin)
+    await cashier.pay(sponsor_pays(cohort_id, ["2025-10"], 2 * 16_800 + 500, OCT_10), admin)
+    await cashier.pay(self_pays(first, ["2026-01"], 16_800, OCT_10), admin)  # not the sponsor's
+    row = await cohort_row(domain_store, cohort_id)
+    assert (row["amount_paid"], row["credit"]) == (8 * 16_800 + 500, 500)
+    assert await months_of(domain_store, cohort_id) == [
+        ("2025-10", 67_200, 4), ("2025-11", 33_600, 2), ("2025-12", 33_600, 2)
+    ]  # fmt: skip
+
+    await cashier.reverse(ReversePayment(bounced.reference, "transfer ditolak bank"), admin)
+    row = await cohort_row(domain_store, cohort_id)
+    assert (row["amount_paid"], row["credit"]) == (2 * 16_800 + 500, 500)
+    assert await months_of(domain_store, cohort_id) == [("2025-10", 33_600, 2)]
+
+
+async def test_a_new_budget_year_moves_the_waiting_list_up(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    await members(registrar, admin, cohort_id, 3)
+    assert (await cohort_row(domain_store, cohort_id))["waitlisted"] == 2
+    roll_over = RollOverCohort(
+        cohort_id=cohort_id, budget_year=2026, quota=2, coverage_start=date(2026, 1, 1),
+        coverage_end=date(2026, 12, 31), budget_allocation=80_000_000,
+    )  # fmt: skip
+    await registrar.administer(roll_over, admin)
+    row = await cohort_row(domain_store, cohort_id)
+    assert (row["budget_year"], row["quota"], row["budget_allocation"]) == (2026, 2, 80_000_000)
+    assert (row["coverage_start"], row["coverage_end"]) == (date(2026, 1, 1), date(2026, 12, 31))
+    assert (row["enrolled"], row["waitlisted"]) == (2, 1)
+
+
+async def test_the_budget_sets_what_is_due_each_month_against_what_was_paid(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    """Three members from October; one moves away in November (due through November), one
+    pays for themself from December. October and November paid by the sponsor."""
+    cohort_id = await open_cohort(registrar, admin, quota=3)
+    mover, self_payer, _ = await members(registrar, admin, cohort_id, 3)
+    cashier = Cashier(domain_store, registrar, DEFAULT_POLICY)
+    await cashier.pay(sponsor_pays(cohort_id, ["2025-10", "2025-11"], 6 * 16_800, OCT_10), admin)
+    await registrar.change_funder(ChangeFunder(self_payer, "mandiri", "2025-12"), admin)
+    await registrar_on(domain_store, date(2025, 11, 20)).leave(
+        LeaveCohort(participant_id=mover, reason="moved_away", left_on=date(2025, 11, 20)), admin
+    )
+    await catch_up(ProjectionRunner(domain_store, projections()))
+
+    budget = await budget_of(domain_store.pool, cohort_id)
+
+    assert budget is not None
+    assert [(m.month, m.members, m.amount_due, m.amount_paid, m.participants_paid)
+            for m in budget.months] == [
+        ("2025-10", 3, 50_400, 50_400, 3),
+        ("2025-11", 3, 50_400, 50_400, 3),
+        ("2025-12", 1, 16_800, 0, 0),
+    ]  # fmt: skip
+    assert budget.months[-1].shortfall == 16_800
+    assert (budget.amount_due, budget.amount_paid, budget.credit) == (117_600, 100_800, 0)
+    assert budget.allocation_left == 100_000_000 - 100_800
+    assert await budget_of(domain_store.pool, "nosuchcohort") is None
+
+    sponsor, mine = await dues_of(domain_store.pool, date(2025, 12, 20), cohort_ids=[cohort_id])
+    assert (sponsor.payer_kind, sponsor.payer, sponsor.participants) == ("sponsor", cohort_id, 1)
+    assert (sponsor.arrears_months, sponsor.arrears_amount, sponsor.participants_in_arrears) == (
+        1, 16_800, 1,
+    )  # fmt: skip
+    assert (sponsor.next_month, sponsor.next_amount) == ("2026-01", 16_800)
+    assert (mine.payer_kind, mine.payer, mine.arrears_months) == ("participant", self_payer, 1)
+    alone = await dues_of(domain_store.pool, date(2025, 12, 20), participant_ids=[self_payer])
+    assert alone == [mine]
+
+
+async def test_a_cohort_the_dashboard_never_saw_paid_for(domain_store: EventStore) -> None:
+    """Shares of a payment for no cohort (a worker paying) leave every cohort untouched."""
+    runner = ProjectionRunner(domain_store, [CohortDashboard()])
+    await catch_up(runner)
+    before = await domain_store.pool.fetchval("SELECT count(*) FROM rm.cohort_months")
+    registrar = registrar_on(domain_store, date(2025, 10, 6))
+    admin = Context(actor="admin:dinsos")
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    (member,) = await members(registrar, admin, cohort_id, 1)
+    at = datetime(2025, 10, 7, 3, tzinfo=UTC)
+    await Cashier(domain_store, registrar, DEFAULT_POLICY).pay(
+        self_pays(member, ["2025-10"], 16_800, at), admin
+    )
+    await catch_up(runner)
+    assert await domain_store.pool.fetchval("SELECT count(*) FROM rm.cohort_months") == before
+    assert (await cohort_row(domain_store, cohort_id))["amount_paid"] == 0
