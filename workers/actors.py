@@ -120,9 +120,11 @@ class WorkerContext(Middleware):
             except TimeoutError:
                 opened.store.pool.terminate()
 
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         global _context
-        _context = self
+        _context = self  # before any worker thread takes a message
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         try:
             _loop().run_coroutine(self.open())
         except Exception as exc:
@@ -277,18 +279,28 @@ JOBS: dict[str, tuple[str, JobRun]] = {
 """Each scheduled job by its CLI name: its actor and what it runs."""
 
 
+def summary(result: object) -> str:
+    """`field=value …` of a job's result, lists given by their length."""
+    fields = msgspec.to_builtins(result)
+    if not isinstance(fields, dict):
+        return str(fields)
+    return " ".join(
+        f"{key}={len(value) if isinstance(value, list) else value}" for key, value in fields.items()
+    )
+
+
 async def send_reminders() -> None:
     """Premium reminders due today (scheduled daily)."""
     opened = await _opened()
     result = await run_reminders(opened.store, opened.settings, jakarta_today())
-    log.info("premium reminders: %s", result)
+    log.info("premium reminders: %s", summary(result))
 
 
 async def watch_sla() -> None:
     """Flag claims near or past their payment deadline (scheduled hourly in the day)."""
     opened = await _opened()
     result = await run_sla_watch(opened.store, opened.settings, jakarta_today())
-    log.info("claim SLA watch: %s", result)
+    log.info("claim SLA watch: %s", summary(result))
 
 
 # -- declaration ---------------------------------------------------------------------------

@@ -4,9 +4,7 @@ state and lag, a catch-up without workers, a rebuild with a progress bar, a job 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-import msgspec
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -25,7 +23,7 @@ from rich.text import Text
 from events.store import EventStore
 from projections.runner import ProjectionRunner
 from services.config import Settings
-from workers.actors import JOBS, catch_up_all
+from workers.actors import JOBS, catch_up_all, summary
 
 
 async def status_table(runner: ProjectionRunner) -> Table:
@@ -91,13 +89,3 @@ async def run_job(job: str, store: EventStore, settings: Settings, today: date) 
     """Run a scheduled job here and now; returns a one-line summary of what it did."""
     _, run = JOBS[job]
     return summary(await run(store, settings, today))
-
-
-def summary(result: Any) -> str:
-    """`field=value …` of a job's result, lists given by their length."""
-    fields = msgspec.to_builtins(result)
-    if not isinstance(fields, dict):
-        return str(fields)
-    return " ".join(
-        f"{key}={len(value) if isinstance(value, list) else value}" for key, value in fields.items()
-    )

@@ -61,6 +61,9 @@ async def test_commands_reach_the_read_models_through_real_workers(
         assert time.monotonic() < deadline, "the SLA flag never reached the claim board"
         await asyncio.sleep(0.1)
 
+    inline = jaga(deployment, "jobs", "run", "sla-watch", "--on", "2025-12-20")
+    assert "sla-watch (2025-12-20): as_of=2025-12-20 checked=1 flagged=0" in inline
+
     status = jaga(deployment, "projections", "status")
     for name in ("claim_board", "audit_timeline"):
         assert name in status
