@@ -125,11 +125,11 @@ async def _run(
     pending = [r["reminder_id"] for r in rows if r["pending"]]
     due_today = [r.reminder_id for r, _ in outbox]
     candidates = list(dict.fromkeys([*(i for i in due_today if i not in done), *pending]))
-    outbox_ids = set(due_today)
+    due_ids = {r.reminder_id for r in due}
     async with _advisory_locks(store.pool) as locks:
 
         async def deliver(reminder_id: str) -> _Outcome:
-            still_due = reminder_id in outbox_ids
+            still_due = reminder_id in due_ids
             return await _deliver(
                 store, locks, reminder_id, still_due, routes, today, policy, context
             )

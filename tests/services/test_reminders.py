@@ -28,9 +28,10 @@ from projections.runner import ProjectionRunner
 from services.bootstrap import migrate_database, projection_runner
 from services.channels import DeliveryFailed, FileSink, HttpGateway, SmtpChannel
 from services.commands import ChangeFunder, OpenCohort, PayContributions, RegisterWorker
-from services.config import Settings
+from services.config import Settings, SettingsError
 from services.contributions import Cashier
 from services.domain.policy import DEFAULT_POLICY
+from services.personal_data import erase_subject
 from services.registration import Registrar
 from services.reminders import reminder_stream, send_due_reminders
 from tests.services.conftest import cohort_command, make_registrar
@@ -173,6 +174,29 @@ async def test_the_file_sink_writes_each_key_once(tmp_path: Path) -> None:
         ("r-8", "085200000002", text),
     ]
     assert "Rp16.800" in path.read_text(encoding="utf-8")
+
+
+def test_reminder_settings_from_the_environment() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.reminder_channel, defaults.sponsor_reminder_channel) == ("file", "file")
+    assert defaults.sponsor_email is None
+    live = Settings.from_env({
+        "JAGA_REMINDER_CHANNEL": "http", "JAGA_SMS_GATEWAY_URL": "https://sms.example/kirim",
+        "JAGA_SPONSOR_REMINDER_CHANNEL": "smtp", "JAGA_SMTP_HOST": "mail.example",
+        "JAGA_SMTP_PORT": "587", "JAGA_SMTP_FROM": "jaga@example.org",
+        "JAGA_SPONSOR_EMAIL": SPONSOR_EMAIL,
+    })  # fmt: skip
+    assert (live.sms_gateway_url, live.smtp_host, live.smtp_port, live.sponsor_email) == (
+        "https://sms.example/kirim", "mail.example", 587, SPONSOR_EMAIL
+    )  # fmt: skip
+    for env, match in [
+        ({"JAGA_REMINDER_CHANNEL": "sms"}, "must be file or http"),
+        ({"JAGA_REMINDER_CHANNEL": "http"}, "needs JAGA_SMS_GATEWAY_URL"),
+        ({"JAGA_SPONSOR_REMINDER_CHANNEL": "smtp"}, "needs JAGA_SMTP_HOST and JAGA_SMTP_FROM"),
+        ({"JAGA_SMTP_PORT": "25x"}, "JAGA_SMTP_PORT must be a port number"),
+    ]:
+        with pytest.raises(SettingsError, match=match):
+            Settings.from_env(env)
 
 
 # -- the job, on a real cohort -----------------------------------------------------------------
@@ -367,6 +391,20 @@ async def test_a_reminder_no_longer_due_is_given_up_not_sent(world: World) -> No
     assert channel.sent == [] and (run.due, run.failed) == (1, 1)
     [row] = [r for r in (await world.rows()).values() if r["participant_id"]]
     assert (row["state"], row["last_error"]) == ("failed", f"not sent: no longer due on {TODAY}")
+
+
+async def test_a_reminder_to_someone_erased_meanwhile_is_given_up(world: World) -> None:
+    with pytest.raises(RuntimeError):
+        await send_due_reminders(world.store, world.settings, TODAY, Recording(world.phone))
+    await erase_subject(world.store, world.self_paying, "permintaan peserta", ADMIN)
+    await world.project()
+    channel = Recording()
+    run = await send_due_reminders(world.store, world.settings, TODAY, channel)
+    assert channel.sent == [] and (run.unreachable, run.failed) == (1, 1)
+    [row] = [r for r in (await world.rows()).values() if r["participant_id"]]
+    assert (row["state"], row["last_error"]) == (
+        "failed", "not sent: the recipient's personal data was erased"
+    )  # fmt: skip
 
 
 async def test_gateway_failures_are_recorded_and_tried_again_by_later_runs(
