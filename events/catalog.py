@@ -502,7 +502,12 @@ class ReminderScheduled(Event, frozen=True):
 
 
 class ReminderSent(Event, frozen=True):
+    """The channel took the reminder. The participant and cohort are named again so that the
+    outcome shows on their timelines too."""
+
     reminder_id: str
+    participant_id: str | None
+    cohort_id: str | None
     channel: str
     provider_reference: str
     attempt: int
@@ -512,6 +517,8 @@ class ReminderFailed(Event, frozen=True):
     """A delivery attempt failed; without `will_retry` the reminder is given up."""
 
     reminder_id: str
+    participant_id: str | None
+    cohort_id: str | None
     attempt: int
     error: str
     will_retry: bool

@@ -69,7 +69,7 @@ class ReminderRun(msgspec.Struct, frozen=True, kw_only=True):
     due: int  # reminders due today
     scheduled: int  # put in the outbox by this run
     sent: int
-    failed: int  # delivery attempts that failed (also: given up as too late to send)
+    failed: int  # delivery attempts that failed, or given up (no longer due, recipient erased)
     skipped: int  # found sent, given up, or being delivered by another run
     unreachable: int  # due, but no address to send to (phone erased, no sponsor e-mail)
 
@@ -123,8 +123,8 @@ async def _run(
     )
     done = {r["reminder_id"] for r in rows if not r["pending"]}
     pending = [r["reminder_id"] for r in rows if r["pending"]]
-    due_today = [r.reminder_id for r, _ in outbox]
-    candidates = list(dict.fromkeys([*(i for i in due_today if i not in done), *pending]))
+    reachable = [r.reminder_id for r, _ in outbox]
+    candidates = list(dict.fromkeys([*(i for i in reachable if i not in done), *pending]))
     due_ids = {r.reminder_id for r in due}
     async with _advisory_locks(store.pool) as locks:
 
@@ -289,8 +289,8 @@ async def _deliver(
         if not held:
             return _Outcome.SKIPPED  # another run is delivering it
         recorded = await store.read_stream(stream)
-        if not recorded:  # listed by a read model of another database's log
-            raise LookupError(f"reminder {reminder_id} has no stream {stream}")
+        if not recorded:
+            raise LookupError(f"reminder {reminder_id} is not in the log ({stream})")
         first: RecordedEvent[ReminderScheduled] = recorded[0]
         scheduled = first.data
         events = [r.data for r in recorded[1:]]
@@ -305,7 +305,12 @@ async def _deliver(
         async def failed(error: str, will_retry: bool = False) -> _Outcome:
             log.warning("reminder %s, attempt %s: %s", reminder_id, attempt, error)
             event = ReminderFailed(
-                reminder_id=reminder_id, attempt=attempt, error=error, will_retry=will_retry
+                reminder_id=reminder_id,
+                participant_id=scheduled.participant_id,
+                cohort_id=scheduled.cohort_id,
+                attempt=attempt,
+                error=error,
+                will_retry=will_retry,
             )
             await store.append(stream, [event], recorded[-1].stream_version, context=caused)
             return _Outcome.FAILED
@@ -321,6 +326,8 @@ async def _deliver(
             return await failed(str(exc), attempt < policy.reminder_delivery_attempts)
         sent = ReminderSent(
             reminder_id=reminder_id,
+            participant_id=scheduled.participant_id,
+            cohort_id=scheduled.cohort_id,
             channel=channel.name,
             provider_reference=reference,
             attempt=attempt,

@@ -335,6 +335,12 @@ async def test_two_runs_at_once_send_each_reminder_once(world: World) -> None:
     assert {k: (r["state"], r["attempts"]) for k, r in rows.items()} == {
         k: ("sent", 1) for k in keys
     }
+    audit = await world.store.pool.fetch(
+        """SELECT event_type FROM rm.timeline WHERE subject_kind = 'participant'
+           AND subject_id = $1 AND event_type LIKE 'Reminder%' ORDER BY position""",
+        world.self_paying,
+    )
+    assert [r[0] for r in audit] == ["ReminderScheduled", "ReminderSent"]  # audit shows it
     again = await send_due_reminders(world.store, world.settings, TODAY, channel)
     assert (again.scheduled, again.sent, again.skipped) == (0, 0, 2)
     assert len(channel.sent) == 2
