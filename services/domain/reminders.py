@@ -11,7 +11,8 @@ missed a day still sends it; it is identified by (recipient, period, kind), so s
 per window is the outbox's job (services/reminders.py), not this module's. Messages are in
 Bahasa Indonesia and hold no personal data: no name, NIK or phone, only amounts, months, dates
 and the names of cohorts and sponsors (institutions). There is no late fine for BPU, so none is
-ever mentioned.
+ever mentioned. Months after a cohort's budget period are the worker's to pay: its sponsor's
+budget no longer covers them, whatever funder the participant's facts still name.
 """
 
 from __future__ import annotations
@@ -184,9 +185,9 @@ def _for_cohort(
 ) -> Iterator[DueReminder]:
     sponsor_arrears: dict[tuple[Kind, Month], list[_Arrears]] = {}
     for member in members:
-        yield from _self_pay_due(today, member, policy, calendar)
+        yield from _self_pay_due(today, member, cohort, policy, calendar)
         for notice in _arrears(today, member, policy, calendar):
-            if member.self_paying(notice.unpaid):
+            if pays_themself(member, cohort, notice.unpaid):
                 yield _to_worker(member, notice)
             else:
                 sponsor_arrears.setdefault((notice.kind, notice.period), []).append(notice)
@@ -211,13 +212,20 @@ def last_overdue_month(today: date, calendar: BusinessCalendar = DEFAULT_CALENDA
     return month if calendar.due_date(month) < today else month - 1
 
 
+def pays_themself(member: Member, cohort: Cohort, month: Month) -> bool:
+    """Whether the worker is the one to pay `month`: self-paying by their funder, or a month
+    after the cohort's budget period, which its sponsor no longer pays (domain.md: workers may
+    continue on their own after the programme)."""
+    return member.self_paying(month) or month > Month.of(cohort.coverage_end)
+
+
 def _self_pay_due(
-    today: date, member: Member, policy: Policy, calendar: BusinessCalendar
+    today: date, member: Member, cohort: Cohort, policy: Policy, calendar: BusinessCalendar
 ) -> Iterator[DueReminder]:
     month = next_due_month(today, calendar)
     due_on = calendar.due_date(month)
     if (
-        member.self_paying(month)
+        pays_themself(member, cohort, month)
         and member.owes(month, calendar)
         and today >= due_on - timedelta(days=policy.self_pay_reminder_days)
     ):
@@ -355,7 +363,9 @@ def _block_due(
     months = [Month.from_index(i) for i in range(block.index, last.index + 1)]
     amount, participants = 0, 0
     for member in members:
-        owed = [m for m in months if not member.self_paying(m) and member.owes(m, calendar)]
+        owed = [
+            m for m in months if not pays_themself(member, cohort, m) and member.owes(m, calendar)
+        ]
         amount += sum(member.amount_due(m) for m in owed)
         participants += bool(owed)
     if not amount:
@@ -383,7 +393,7 @@ def _budget_period_end(
     end = cohort.coverage_end
     if not end - timedelta(days=policy.budget_period_end_reminder_days) <= today <= end:
         return
-    funded = sum(1 for m in members if not m.self_paying(Month.of(end)))
+    funded = sum(1 for m in members if not pays_themself(m, cohort, Month.of(end)))
     if not funded:
         return
     message = (

@@ -22,6 +22,7 @@ from services.domain.reminders import (
     bulan,
     bulan_range,
     due_reminders,
+    pays_themself,
     reminder_id,
     sponsor_recipient,
     tanggal,
@@ -126,13 +127,12 @@ def test_no_reminder_for_a_month_paid_ahead_or_paid_by_the_sponsor() -> None:
     today = date(2026, 12, 10)
     paid = {OCT + i: due_date(OCT + i) for i in range(14)} | {Month(2026, 12): date(2026, 12, 1)}
     assert due(today, member(today, paid)) == []
-    sponsored = {OCT + i: due_date(OCT + i) for i in range(14)}
-    assert due(today, member(today, sponsored, funder="apbd_kabupaten")) == []
-    # Self-paying only from January 2027: December is still the sponsor's to pay.
-    assert all(
-        r.kind is not Kind.SELF_PAY_DUE
-        for r in due(today, member(today, sponsored, funder_from=Month(2027, 1)))
-    )
+    june = date(2026, 6, 10)  # June 2026 is due Monday the 15th, within the budget period
+    sponsored = {OCT + i: due_date(OCT + i) for i in range(8)}  # Oct 2025 .. May 2026
+    assert due(june, member(june, sponsored, funder="apbd_kabupaten")) == []
+    # Self-paying only from July: June is still the sponsor's to pay.
+    assert due(june, member(june, sponsored, funder_from=Month(2026, 7))) == []
+    assert [r.kind for r in due(june, member(june, sponsored))] == [Kind.SELF_PAY_DUE]
 
 
 # -- arrears and the last notice ---------------------------------------------------------------
@@ -186,6 +186,24 @@ def test_the_sponsor_hears_once_for_all_its_members_in_arrears() -> None:
         "Yth. APBD Kabupaten Kepahiang: iuran 2 peserta Pekerja Rentan Kepahiang 2025 "
         "tertunggak 1 bulan, sebesar Rp33.600."
     )
+
+
+def test_after_the_budget_period_the_worker_hears_not_the_sponsor() -> None:
+    """The sponsor paid Oct..Dec 2025 and its budget period ended: nobody changed the funder,
+    but January is the worker's to pay."""
+    cohort = msgspec.structs.replace(KEPAHIANG, coverage_end=date(2025, 12, 31))
+    paid = {OCT + i: date(2025, 10, 1) for i in range(3)}
+    today = date(2026, 1, 20)
+    [arrears] = due(today, member(today, paid, funder="sponsor"), cohort=cohort)
+    assert (arrears.kind, arrears.participant_id, arrears.period) == (
+        Kind.ARREARS_1, "p1", Month(2026, 1)
+    )  # fmt: skip
+    today = date(2026, 2, 11)
+    kinds_due = {
+        r.kind: r for r in due(today, member(today, paid, funder="sponsor"), cohort=cohort)
+    }
+    assert kinds_due[Kind.SELF_PAY_DUE].participant_id == "p1"
+    assert kinds_due[Kind.SELF_PAY_DUE].due_on == date(2026, 2, 16)
 
 
 # -- the sponsor's blocks and budget period ---------------------------------------------------
@@ -269,7 +287,7 @@ def test_properties_of_the_reminders_due(case: tuple[date, list[Member]]) -> Non
         worker = by_id.get(r.participant_id or "")
         if worker is not None:
             assert worker.status in ("active", "in_arrears")
-            assert worker.self_paying(r.period)
+            assert pays_themself(worker, KEPAHIANG, r.period)
         if r.kind in (Kind.ARREARS_1, Kind.ARREARS_2, Kind.ARREARS_3):
             assert due_date(r.period) < today, "arrears only for a month past its due date"
             if worker is not None:
