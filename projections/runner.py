@@ -28,6 +28,7 @@ import msgspec
 from prometheus_client import Counter, Gauge
 
 from events.errors import EventStoreError
+from events.personal import PersonalDataError
 from events.store import EventStore
 from events.types import RecordedEvent
 from projections.projection import Projection
@@ -237,7 +238,7 @@ class ProjectionRunner:
             page = await self.store.read_page(
                 conn, gen.position, batch_size=self.batch_size, types=p.event_types()
             )
-        except EventStoreError as exc:  # an event that does not decode: stop before it
+        except (EventStoreError, PersonalDataError) as exc:  # does not decode: stop before it
             await self._record_failure(conn, gen, getattr(exc, "position", None), exc)
             return StepResult(0, caught_up=True, failed=True)
         try:

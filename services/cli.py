@@ -62,6 +62,8 @@ jobs_app = typer.Typer(
     help="Scheduled jobs (premium reminders, claim SLA watch), on demand.", no_args_is_help=True
 )
 app.add_typer(jobs_app, name="jobs")
+demo_app = typer.Typer(help="Synthetic data for demonstrations.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 
 console = Console(stderr=True, soft_wrap=True)  # never wrap URLs in CI logs
 log = logging.getLogger("jaga")
@@ -233,6 +235,56 @@ def bench_store(
             main(services.database_url, seconds=seconds)
 
 
+@bench_app.command("projections")
+def bench_projections(
+    seconds: Annotated[
+        float | None, typer.Option(help="Seconds of load for the lag figure (default 60).")
+    ] = None,
+    participants: Annotated[
+        int | None, typer.Option(min=1, help="Participants in the log (default 100,000).")
+    ] = None,
+    months: Annotated[int | None, typer.Option(min=1, help="Months of history (12).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the synthetic data (1).")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Generate the cached log again.")] = False,
+) -> None:
+    """Read-model rebuild, memory and lag against plain reads of a generated log (cached in a
+    database of its own; each run works on a copy)."""
+    settings = _settings()
+    with _services(settings) as services:
+        from bench.projections import main
+
+        given = {"participants": participants, "months": months, "seed": seed}
+        main(services.database_url, services.redis_url, seconds=seconds, fresh=fresh,
+             **{name: value for name, value in given.items() if value is not None})  # fmt: skip
+
+
+@demo_app.command("seed")
+def demo_seed(
+    participants: Annotated[
+        int, typer.Option(min=1, help="Workers holding a slot; about 6% more wait.")
+    ] = 1984,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same people.")] = 1,
+    months: Annotated[int, typer.Option(min=1, max=24, help="Months up to today.")] = 6,
+) -> None:
+    """Fill the database with a synthetic Kepahiang programme: the 1,984-worker cohort with
+    months of payments, leavers, a waiting list, accidents and claims in every state."""
+    from bench.synthetic import generate, plan, summary_lines
+    from services.domain.errors import Duplicate
+    from services.secrets import resolve_secrets
+
+    async def work(settings: Settings, store: EventStore) -> None:
+        summary = await generate(
+            store, resolve_secrets(settings).lookup(),
+            plan(participants, seed=seed, months=months),
+            progress=lambda text: console.print(f"[dim]{text}[/]", highlight=False),
+        )  # fmt: skip
+        for line in summary_lines(summary):
+            console.print(line, highlight=False)
+        console.print("The workers (`jaga up`) or `jaga projections run` build the read models.")
+
+    _with_store(work, refusals=(Duplicate,), label="Not seeded")
+
+
 @cohorts_app.command("create")
 def cohorts_create(
     cohort_id: Annotated[str, typer.Option("--id", help="Short id, e.g. kph2025.")],
@@ -355,6 +407,24 @@ def personal_data_due(
         )
 
     _with_store(work)
+
+
+@personal_app.command("new-keys")
+def personal_data_new_keys(
+    key_id: Annotated[str, typer.Option(help="Id of the new master key.")] = "k1",
+) -> None:
+    """Print a new master key and NIK lookup key, as lines for a .env file or a secret store.
+
+    Every Jaga process of one installation must get the same two values (compose.yaml needs
+    them); the lookup key must never change once NIKs were registered under it.
+    """
+    import base64
+    import secrets
+
+    from events.personal import MasterKeys
+
+    print(f"JAGA_MASTER_KEYS={MasterKeys.generate(key_id)}")
+    print(f"JAGA_LOOKUP_KEY={base64.b64encode(secrets.token_bytes(32)).decode()}")
 
 
 @personal_app.command("rotate-master-key")

@@ -1,4 +1,4 @@
-"""`jaga personal-data erase` and `rotate-master-key`, run as an operator would."""
+"""`jaga personal-data erase`, `rotate-master-key` and `new-keys`, run as an operator would."""
 
 from __future__ import annotations
 
@@ -82,3 +82,20 @@ async def test_erase_then_rotate_from_the_command_line(
         assert await Keyring(store.pool, MasterKeys.parse(k2)).rotate() == 0
     finally:
         await store.close()
+
+
+def test_new_keys_prints_a_usable_pair(tmp_path: Path) -> None:
+    import base64
+
+    done = subprocess.run(
+        [JAGA, "personal-data", "new-keys", "--key-id", "k7"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    values = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    assert set(values) == {"JAGA_MASTER_KEYS", "JAGA_LOOKUP_KEY"}
+    assert MasterKeys.parse(values["JAGA_MASTER_KEYS"]).active_id == "k7"
+    assert len(base64.b64decode(values["JAGA_LOOKUP_KEY"])) == 32
+    again = subprocess.run(
+        [JAGA, "personal-data", "new-keys"], capture_output=True, text=True, timeout=60
+    )
+    assert again.stdout != done.stdout  # fresh keys every time

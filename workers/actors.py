@@ -38,9 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jaga.workers")
 
-SERVER_SETTINGS = {"application_name": "jaga-worker", "idle_in_transaction_session_timeout": "60s"}
-"""An open transaction holds every reader of the log back (README "Gap-safe global order"):
-the server ends any of ours left idle inside one for a minute."""
+SERVER_SETTINGS = {"application_name": "jaga-worker"}
+"""Named in pg_stat_activity (events/store.create_pool adds the idle-in-transaction limit)."""
 
 HELD_BACK_PATIENCE = 2.0
 """Seconds a catch-up waits for events that are committed but still behind an older open
