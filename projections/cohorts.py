@@ -362,7 +362,8 @@ def cohort_budget(
     """A cohort's amount due per month, from the members who hold a slot that month and whom
     the sponsor funds then (rates in force for the month), against what its shares paid."""
     paid = {m["month"]: m for m in months}
-    period = month_range(Month.of(cohort["coverage_start"]), Month.of(cohort["coverage_end"]))
+    start, end = cohort["coverage_start"], cohort["coverage_end"]
+    period = month_range(Month.of(start), Month.of(end)) if start and end else ()
     budget: list[MonthBudget] = []
     for month in sorted({*period, *(Month.parse(m) for m in paid)}):
         funded = [r for r in members if member_in(r, month) and payer_of(r, month) == "sponsor"]

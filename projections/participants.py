@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 import asyncpg
@@ -403,7 +404,13 @@ def monthly_due(row: Mapping[str, Any]) -> Callable[[Month], int]:
     """What a month costs the participant: their declared income and the programmes of
     their (latest) membership, through the rate table in force for the month."""
     income, programmes = row["declared_income"], tuple(row["programmes"] or ("JKK", "JKM"))
-    return lambda month: contribution_due(income, programmes, month).total
+    return lambda month: _due(income, programmes, month)
+
+
+@lru_cache(maxsize=4096)
+def _due(income: int, programmes: tuple[str, ...], month: Month) -> int:
+    """Most members share an income and their cohort's programmes: work each month out once."""
+    return contribution_due(income, programmes, month).total
 
 
 def contribution_history_of(row: Mapping[str, Any], today: date) -> ContributionHistory | None:
