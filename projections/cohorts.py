@@ -339,14 +339,16 @@ class MonthBudget(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CohortBudget(msgspec.Struct, frozen=True, kw_only=True):
+    """A cohort's budget year: due and paid for the months of its coverage period."""
+
     cohort_id: str
     budget_year: int
     budget_allocation: int
     amount_due: int
-    """For the months of the coverage period (and any other month paid for)."""
     amount_paid: int
-    """Money received from the sponsor (payments not reversed), credit included."""
+    """What the sponsor's shares paid for the period's months (earlier years not counted)."""
     credit: int
+    """Money of the sponsor's payments that no month took (all years), held for it."""
     months: list[MonthBudget]
 
     @property
@@ -359,13 +361,18 @@ def cohort_budget(
     months: Sequence[Mapping[str, Any]],
     members: Sequence[Mapping[str, Any]],
 ) -> CohortBudget:
-    """A cohort's amount due per month, from the members who hold a slot that month and whom
-    the sponsor funds then (rates in force for the month), against what its shares paid."""
+    """A cohort's amount due per month of its coverage period, from the members who hold a
+    slot that month and whom the sponsor funds then (rates in force for the month), against
+    what its shares paid. Without a coverage period (no CohortCreated seen), the months paid."""
     paid = {m["month"]: m for m in months}
     start, end = cohort["coverage_start"], cohort["coverage_end"]
-    period = month_range(Month.of(start), Month.of(end)) if start and end else ()
+    period = (
+        list(month_range(Month.of(start), Month.of(end)))
+        if start and end
+        else sorted(Month.parse(m) for m in paid)
+    )
     budget: list[MonthBudget] = []
-    for month in sorted({*period, *(Month.parse(m) for m in paid)}):
+    for month in period:
         funded = [r for r in members if member_in(r, month) and payer_of(r, month) == "sponsor"]
         row = paid.get(str(month))
         budget.append(
@@ -382,7 +389,7 @@ def cohort_budget(
         budget_year=cohort["budget_year"],
         budget_allocation=cohort["budget_allocation"],
         amount_due=sum(m.amount_due for m in budget),
-        amount_paid=cohort["amount_paid"],
+        amount_paid=sum(m.amount_paid for m in budget),
         credit=cohort["credit"],
         months=budget,
     )

@@ -141,6 +141,9 @@ async def test_a_new_budget_year_moves_the_waiting_list_up(
 ) -> None:
     cohort_id = await open_cohort(registrar, admin, quota=1)
     await members(registrar, admin, cohort_id, 3)
+    await Cashier(domain_store, registrar, DEFAULT_POLICY).pay(
+        sponsor_pays(cohort_id, ["2025-10"], 16_800, OCT_10), admin
+    )
     assert (await cohort_row(domain_store, cohort_id))["waitlisted"] == 2
     roll_over = RollOverCohort(
         cohort_id=cohort_id, budget_year=2026, quota=2, coverage_start=date(2026, 1, 1),
@@ -151,6 +154,12 @@ async def test_a_new_budget_year_moves_the_waiting_list_up(
     assert (row["budget_year"], row["quota"], row["budget_allocation"]) == (2026, 2, 80_000_000)
     assert (row["coverage_start"], row["coverage_end"]) == (date(2026, 1, 1), date(2026, 12, 31))
     assert (row["enrolled"], row["waitlisted"]) == (2, 1)
+    assert row["amount_paid"] == 16_800  # all years
+    budget = await budget_of(domain_store.pool, cohort_id)
+    assert budget is not None
+    assert [m.month for m in budget.months] == [f"2026-{m:02d}" for m in range(1, 13)]
+    assert {(m.members, m.amount_due) for m in budget.months} == {(2, 2 * 16_800)}
+    assert (budget.amount_paid, budget.allocation_left) == (0, 80_000_000)  # not 2025's
 
 
 async def test_the_budget_sets_what_is_due_each_month_against_what_was_paid(
