@@ -1,0 +1,194 @@
+"""What every area of the API shares: command results, read-your-writes, idempotency keys and
+cursors. One way to do each, so that every endpoint behaves the same.
+
+- A command answers `CommandResult`: the global position of its last event and the resource
+  it affected. A read given `min_position` waits (bounded) until the read models it uses have
+  applied the log up to that position, instead of showing stale data.
+- `Idempotency-Key`: the first response to a key is kept (per user) and returned again for a
+  repeat of the same request; the same key with another request is refused (422).
+- Lists page with opaque cursors (keyset pagination, never OFFSET).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+import msgspec
+from litestar import Request
+
+from services.api import problem
+
+T = TypeVar("T")
+
+MAX_WAIT_SECONDS = 5.0
+"""The longest a read waits for the read models to reach `min_position`."""
+_POLL_SECONDS = 0.02
+
+
+class Resource(msgspec.Struct, frozen=True):
+    """What a command affected: its kind, id and where to read it."""
+
+    kind: str
+    id: str
+    href: str
+
+
+class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The answer to every command: pass `position` as `min_position` to a later read to see
+    the command's effect in the read models."""
+
+    position: Annotated[int, msgspec.Meta(examples=[6879302384254977])]
+    resource: Resource
+    events: Annotated[list[str], msgspec.Meta(examples=[["PaymentRecorded", "ContributionPaid"]])]
+    """The types of the events the command appended (empty when it changed nothing)."""
+
+
+MinPosition = Annotated[
+    int | None,
+    msgspec.Meta(
+        ge=0,
+        description="Wait (at most 5 s) until the read models have applied the log up to this "
+        "position (a command's `position`), so the answer shows that command's effect.",
+    ),
+]
+
+
+async def await_read_models(
+    pool: asyncpg.Pool,
+    projections: Sequence[str],
+    min_position: int | None,
+    *,
+    patience: float = MAX_WAIT_SECONDS,
+) -> None:
+    """Return once the active builds of `projections` have applied the log up to
+    `min_position`; 503 (with Retry-After) when they have not within `patience` seconds."""
+    if min_position is None:
+        return
+    deadline = time.monotonic() + patience
+    while True:
+        behind = await pool.fetchval(
+            """SELECT count(*) FROM unnest($1::text[]) AS wanted(name)
+               WHERE NOT EXISTS (SELECT 1 FROM projection_generations g
+                                 WHERE g.name = wanted.name AND g.state = 'active'
+                                   AND g.position >= $2)""",
+            list(projections),
+            min_position,
+        )
+        if not behind:
+            return
+        if time.monotonic() >= deadline:
+            raise problem(
+                503, "read-model-behind", "Read model not up to date yet",
+                f"the read models ({', '.join(projections)}) have not reached position "
+                f"{min_position} within {patience:g} s; retry shortly",
+                headers={"Retry-After": "1"},
+            )  # fmt: skip
+        await asyncio.sleep(_POLL_SECONDS)
+
+
+# -- idempotency keys ----------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_MAX_KEY = 200
+
+
+async def idempotent(
+    request: Request[Any, Any, Any],
+    pool: asyncpg.Pool,
+    body: object,
+    run: Callable[[], Awaitable[T]],
+    *,
+    response_type: type[T],
+) -> T:
+    """Run a command once per `Idempotency-Key` (and user): a repeat with the same body gets
+    the first answer; the same key with another body, or while the first is still running,
+    is refused. Without the header the command simply runs."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return await run()
+    if not 1 <= len(key) <= _MAX_KEY:
+        raise problem(
+            400, "bad-idempotency-key", "Bad Idempotency-Key",
+            f"the {IDEMPOTENCY_HEADER} header must be 1 to {_MAX_KEY} characters",
+        )  # fmt: skip
+    user = getattr(request.user, "username", "")
+    digest = hashlib.sha256(
+        msgspec.json.encode([request.method, request.url.path, msgspec.to_builtins(body)])
+    ).digest()
+    claimed = await pool.fetchrow(
+        """INSERT INTO api_idempotency (username, key, request_hash) VALUES ($1, $2, $3)
+           ON CONFLICT (username, key) DO NOTHING RETURNING 1""",
+        user,
+        key,
+        digest,
+    )
+    if claimed is None:
+        row = await pool.fetchrow(
+            "SELECT request_hash, response FROM api_idempotency WHERE username = $1 AND key = $2",
+            user,
+            key,
+        )
+        if row is None or bytes(row["request_hash"]) != digest:
+            raise problem(
+                422, "idempotency-key-reused", "Idempotency-Key reused",
+                f"the {IDEMPOTENCY_HEADER} {key!r} was already used for a different request",
+            )  # fmt: skip
+        if row["response"] is None:
+            raise problem(
+                409, "idempotency-key-in-flight", "Request in progress",
+                f"a request with {IDEMPOTENCY_HEADER} {key!r} is still being processed",
+                headers={"Retry-After": "1"},
+            )  # fmt: skip
+        return msgspec.json.decode(row["response"], type=response_type)
+    try:
+        result = await run()
+    except BaseException:
+        await pool.execute(
+            "DELETE FROM api_idempotency WHERE username = $1 AND key = $2 AND response IS NULL",
+            user,
+            key,
+        )
+        raise
+    await pool.execute(
+        "UPDATE api_idempotency SET response = $3 WHERE username = $1 AND key = $2",
+        user,
+        key,
+        msgspec.json.encode(result),
+    )
+    return result
+
+
+# -- cursors -------------------------------------------------------------------------------------
+
+
+class Page(msgspec.Struct, frozen=True):
+    """One page of a list; pass `next_cursor` as `cursor` for the next (null: the last page)."""
+
+    items: list[Any]
+    next_cursor: str | None
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    """An opaque cursor for the sort key of the last item of a page."""
+    return base64.urlsafe_b64encode(msgspec.json.encode(list(key))).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, width: int) -> list[Any] | None:
+    """The sort key in a cursor; 400 for a cursor this API did not make."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = msgspec.json.decode(raw)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        key = None
+    if not isinstance(key, list) or len(key) != width:
+        raise problem(400, "bad-cursor", "Bad cursor", "the cursor is not one this API returned")
+    return key
