@@ -16,7 +16,9 @@ from events.store import EventStore
 from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
 from services import auth
+from services.claims import ClaimsDesk
 from services.config import Settings
+from services.contributions import Cashier
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.regions import default_regions
 from services.registration import Registrar
@@ -48,3 +50,13 @@ def accounts(settings: Settings, store: EventStore) -> auth.Accounts:
 
 def registrar(settings: Settings, store: EventStore) -> Registrar:
     return Registrar(store, resolve_secrets(settings).lookup(), default_regions(), DEFAULT_POLICY)
+
+
+def cashier(store: EventStore, registrar: Registrar) -> Cashier:
+    """Contribution payments and reversals, shared out over the registrar's participants."""
+    return Cashier(store, registrar, DEFAULT_POLICY)
+
+
+def claims_desk(store: EventStore, registrar: Registrar) -> ClaimsDesk:
+    """Accident reports and claims, decided under the default policy and benefit rules."""
+    return ClaimsDesk(store, registrar, DEFAULT_POLICY)

@@ -20,8 +20,11 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from events.store import EventStore
 from services import bootstrap
 from services.auth import Accounts, Logins
+from services.claims import ClaimsDesk
 from services.config import Settings
+from services.contributions import Cashier
 from services.domain.errors import DomainError, ValidationFailed
+from services.registration import Registrar
 from services.resources import redis_client
 
 PROBLEM_TYPE_PREFIX = "urn:jaga:problem:"
@@ -67,6 +70,9 @@ class ApiServices:
     store: EventStore
     accounts: Accounts
     logins: Logins
+    registrar: Registrar
+    cashier: Cashier
+    claims: ClaimsDesk
 
 
 def services_lifespan(
@@ -80,7 +86,11 @@ def services_lifespan(
         store = await bootstrap.event_store(settings, database_url, min_size=1, max_size=10)
         accounts = bootstrap.accounts(settings, store)
         logins = Logins(accounts, redis_client(app.state), key_prefix=settings.redis_namespace)
-        app.state.services = ApiServices(store, accounts, logins)
+        registrar = bootstrap.registrar(settings, store)
+        app.state.services = ApiServices(
+            store, accounts, logins, registrar,
+            bootstrap.cashier(store, registrar), bootstrap.claims_desk(store, registrar),
+        )  # fmt: skip
         try:
             yield
         finally:
