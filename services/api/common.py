@@ -22,6 +22,8 @@ from typing import Annotated, Any, TypeVar
 import asyncpg
 import msgspec
 from litestar import Request
+from litestar.openapi.spec import Example
+from litestar.params import Parameter
 
 from services.api import problem
 
@@ -50,14 +52,21 @@ class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
     """The types of the events the command appended (empty when it changed nothing)."""
 
 
+MAX_POSITION = 2**63 - 1
+"""Positions are PostgreSQL bigints."""
+
 MinPosition = Annotated[
     int | None,
-    msgspec.Meta(
+    Parameter(
         ge=0,
+        le=MAX_POSITION,
         description="Wait (at most 5 s) until the read models have applied the log up to this "
         "position (a command's `position`), so the answer shows that command's effect.",
+        examples=[Example(value=6879302384254977)],
     ),
 ]
+"""A query parameter: Litestar enforces and documents `Parameter` constraints on parameters,
+not `msgspec.Meta` ones (those only apply inside bodies)."""
 
 
 async def await_read_models(
@@ -180,8 +189,12 @@ def encode_cursor(key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(list(key))).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *, width: int) -> list[Any] | None:
-    """The sort key in a cursor; 400 for a cursor this API did not make."""
+def decode_cursor(
+    cursor: str | None, *, width: int, kinds: Sequence[type] | None = None
+) -> list[Any] | None:
+    """The sort key in a cursor; 400 for a cursor this API did not make. Only scalars are
+    accepted, integers within PostgreSQL's bigint; with `kinds`, each part must be of its
+    kind (a forged cursor must never reach a query as a value of the wrong type)."""
     if cursor is None:
         return None
     try:
@@ -189,6 +202,21 @@ def decode_cursor(cursor: str | None, *, width: int) -> list[Any] | None:
         key = msgspec.json.decode(raw)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         key = None
-    if not isinstance(key, list) or len(key) != width:
+    if (
+        not isinstance(key, list)
+        or len(key) != width
+        or not all(_scalar(part) for part in key)
+        or (kinds is not None and not all(map(_of_kind, key, kinds)))
+    ):
         raise problem(400, "bad-cursor", "Bad cursor", "the cursor is not one this API returned")
     return key
+
+
+def _scalar(part: object) -> bool:
+    if isinstance(part, int) and not isinstance(part, bool):
+        return -MAX_POSITION - 1 <= part <= MAX_POSITION
+    return part is None or isinstance(part, str | float | bool)
+
+
+def _of_kind(part: object, kind: type) -> bool:
+    return isinstance(part, kind) and (kind is bool or not isinstance(part, bool))
