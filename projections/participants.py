@@ -10,11 +10,12 @@ Built for replay speed, because a rebuild replays every contribution share of ev
 participant (a sponsor's payment is one share per member). Two tables behind the view
 `participants`:
 
-- `participant_facts`: one row per participant, everything but the contributions. Per page,
-  one SELECT of the rows the page touches with anything but a share, a fold of the page into
-  them in Python (a row is a plain list, indexed by the constants below) and one set-based
-  upsert. Array columns travel as text joined by a control character, because `unnest`
-  would flatten arrays of arrays.
+- `participant_facts`: one row per participant, everything but the contributions. A page
+  is folded in Python into one `Change` per row (the columns its events set, the enrolments
+  and reversed references they add), and the changes of one shape are written by one
+  set-based INSERT .. ON CONFLICT DO UPDATE over `unnest`, which sets those columns and
+  appends to those arrays: no row is read back (only whether an erased data subject has a
+  row). A KPJ, a change of funder, touches three columns, not all of them.
 - `contribution_shares`: append-only, one row per ContributionPaid, written by one COPY per
   page. Rewriting a participant's row for each share cost twice as much in the database.
 
@@ -46,7 +47,7 @@ from events.catalog import (
     PersonalDataErased,
 )
 from events.personal import ERASED, plan_for
-from events.types import Event, RecordedEvent
+from events.types import RecordedEvent
 from projections.projection import Projection
 from services.domain.calendar import Month
 from services.domain.coverage import (
@@ -85,7 +86,6 @@ SPONSOR = "sponsor"
 """Who pays for a cohort member until a FunderChanged says otherwise."""
 
 Status = Literal["registered", "waitlisted", "enrolled", "left", "deceased"]
-Row = list[Any]
 Share = tuple[str, int, str, str, str, int, str, datetime]
 """A contribution_shares row, in the order of SHARES (months comma-joined: cheaper to COPY)."""
 
@@ -105,60 +105,73 @@ _contributions = msgspec.json.Decoder(list[Contribution])
 _encode = msgspec.json.Encoder().encode
 
 
-# -- the fold: one small function per event type, on a row held as a list ---------------------
+# -- the fold: one small function per event type, into the page's change of each row ---------
 
 
-def _new_row(participant_id: str) -> Row:
-    row: Row = [None] * len(FACTS)
-    row[ID] = participant_id
-    row[PROGRAMMES], row[ENROLMENTS], row[REVERSED] = [], [], []
-    return row
+class Change:
+    """What a page does to one participant's facts row: the columns it sets (the last event
+    that sets a column wins), the enrolments and reversed references it adds, and whether it
+    makes the row when there is none (any event but an erasure does)."""
+
+    __slots__ = ("columns", "creates", "enrolments", "reversed")
+
+    def __init__(self) -> None:
+        self.columns: dict[int, Any] = {}
+        self.enrolments: list[date] = []
+        self.reversed: list[str] = []
+        self.creates = False
+
+    def shape(self) -> tuple[tuple[int, ...], bool, bool, bool]:
+        """Changes of one shape are written by one statement."""
+        return tuple(sorted(self.columns)), bool(self.enrolments), bool(self.reversed), self.creates
 
 
-def _registered(row: Row, e: ParticipantRegistered, recorded: RecordedEvent) -> None:
-    row[COHORT], row[NIK_HASH], row[NIK], row[NAME] = e.cohort_id, e.nik_hash, e.nik, e.name
-    row[BIRTH_DATE], row[SEX], row[PHONE] = e.birth_date, e.sex, e.phone
-    row[KECAMATAN], row[DESA], row[OCCUPATION] = e.kecamatan, e.desa, e.occupation
-    row[INCOME], row[PRIORITY] = e.declared_income, e.priority
-    row[STATUS], row[REGISTERED_AT] = "registered", recorded.occurred_at
-    row[FUNDER] = row[FUNDER] or SPONSOR
+def _registered(c: Change, e: ParticipantRegistered, recorded: RecordedEvent) -> None:
+    c.columns.update({
+        COHORT: e.cohort_id, NIK_HASH: e.nik_hash, NIK: e.nik, NAME: e.name,
+        BIRTH_DATE: e.birth_date, SEX: e.sex, PHONE: e.phone, KECAMATAN: e.kecamatan,
+        DESA: e.desa, OCCUPATION: e.occupation, INCOME: e.declared_income,
+        PRIORITY: e.priority, STATUS: "registered", REGISTERED_AT: recorded.occurred_at,
+        FUNDER: SPONSOR,
+    })  # fmt: skip
 
 
-def _waitlisted(row: Row, e: ParticipantWaitlisted, recorded: RecordedEvent) -> None:
-    row[COHORT], row[STATUS], row[WAITLIST_SEQ] = e.cohort_id, "waitlisted", recorded.position
+def _waitlisted(c: Change, e: ParticipantWaitlisted, recorded: RecordedEvent) -> None:
+    c.columns.update({COHORT: e.cohort_id, STATUS: "waitlisted", WAITLIST_SEQ: recorded.position})
 
 
-def _enrolled(row: Row, e: ParticipantEnrolled, recorded: RecordedEvent) -> None:
-    row[COHORT], row[STATUS], row[WAITLIST_SEQ] = e.cohort_id, "enrolled", None
-    row[ENROLLED_ON], row[PROGRAMMES] = e.enrolled_on, list(e.programmes)
-    row[ENROLMENTS] = [*row[ENROLMENTS], e.enrolled_on]
-    row[LEFT_ON] = row[LEFT_REASON] = None
+def _enrolled(c: Change, e: ParticipantEnrolled, recorded: RecordedEvent) -> None:
+    c.columns.update({
+        COHORT: e.cohort_id, STATUS: "enrolled", WAITLIST_SEQ: None, ENROLLED_ON: e.enrolled_on,
+        PROGRAMMES: e.programmes, LEFT_ON: None, LEFT_REASON: None,
+    })  # fmt: skip
+    c.enrolments.append(e.enrolled_on)
 
 
-def _left(row: Row, e: ParticipantLeft, recorded: RecordedEvent) -> None:
-    row[STATUS] = "deceased" if e.reason == "death" else "left"
-    row[LEFT_ON], row[LEFT_REASON], row[WAITLIST_SEQ] = e.left_on, e.reason, None
+def _left(c: Change, e: ParticipantLeft, recorded: RecordedEvent) -> None:
+    c.columns.update({
+        STATUS: "deceased" if e.reason == "death" else "left", LEFT_ON: e.left_on,
+        LEFT_REASON: e.reason, WAITLIST_SEQ: None,
+    })  # fmt: skip
 
 
-def _kpj(row: Row, e: KpjRecorded, recorded: RecordedEvent) -> None:
-    row[KPJ] = e.kpj
+def _kpj(c: Change, e: KpjRecorded, recorded: RecordedEvent) -> None:
+    c.columns[KPJ] = e.kpj
 
 
-def _funder(row: Row, e: FunderChanged, recorded: RecordedEvent) -> None:
-    row[FUNDER], row[FUNDER_FROM] = e.funder, e.from_month
+def _funder(c: Change, e: FunderChanged, recorded: RecordedEvent) -> None:
+    c.columns[FUNDER], c.columns[FUNDER_FROM] = e.funder, e.from_month
 
 
-def _reversed(row: Row, e: ContributionReversed, recorded: RecordedEvent) -> None:
-    if e.reference not in row[REVERSED]:
-        row[REVERSED] = [*row[REVERSED], e.reference]
+def _reversed(c: Change, e: ContributionReversed, recorded: RecordedEvent) -> None:
+    c.reversed.append(e.reference)
 
 
-def _erased(row: Row, e: PersonalDataErased, recorded: RecordedEvent) -> None:
-    for column in PERSONAL_COLUMNS:
-        row[column] = ERASED
+def _erased(c: Change, e: PersonalDataErased, recorded: RecordedEvent) -> None:
+    c.columns.update(dict.fromkeys(PERSONAL_COLUMNS, ERASED))
 
 
-_FOLD: dict[str, Callable[[Row, Any, RecordedEvent], None]] = {
+_FOLD: dict[str, Callable[[Change, Any, RecordedEvent], None]] = {
     "ParticipantRegistered": _registered,
     "ParticipantWaitlisted": _waitlisted,
     "ParticipantEnrolled": _enrolled,
@@ -170,44 +183,44 @@ _FOLD: dict[str, Callable[[Row, Any, RecordedEvent], None]] = {
 }
 
 
-def _subject(event: Event) -> str:
-    """Whose row an event concerns (an erasure names its data subject, maybe no participant)."""
-    if isinstance(event, PersonalDataErased):
-        return event.subject_id
-    return event.participant_id  # type: ignore[attr-defined]
+def erased_subjects(events: Sequence[RecordedEvent]) -> set[str]:
+    """The data subjects a page erases: an erasure changes only a row that exists."""
+    return {e.data.subject_id for e in events if e.type == "PersonalDataErased"}
 
 
-def rows_to_read(events: Sequence[RecordedEvent]) -> set[str]:
-    """The facts rows a page changes: those it names with anything but a share."""
-    return {_subject(e.data) for e in events if e.type != "ContributionPaid"}
-
-
-def fold(rows: dict[str, Row], events: Sequence[RecordedEvent]) -> tuple[set[str], list[Share]]:
-    """Apply a page to the facts rows read for it (`rows_to_read`, by participant id) in
-    place; returns the ids of the rows changed and the shares to append. An erasure of a data
-    subject with no row (a witness, an heir) changes nothing; any other event makes the row
-    it names."""
-    changed: set[str] = set()
+def fold(
+    events: Sequence[RecordedEvent], existing: set[str]
+) -> tuple[dict[str, Change], list[Share]]:
+    """A page as the change of each facts row it touches and the shares it appends.
+    `existing`: which of the page's `erased_subjects` have a row (a witness or an heir has
+    none, and their erasure changes nothing)."""
+    changes: dict[str, Change] = {}
     shares: list[Share] = []
     for recorded in events:
         event = recorded.data
-        if recorded.type == "ContributionPaid":
+        kind = recorded.type
+        if kind == "ContributionPaid":
             shares.append((
                 event.participant_id, recorded.position, event.reference, event.payer,
                 ",".join(event.months), event.amount, _encode(event.paid_at)[1:-1].decode(),
                 recorded.recorded_at,
             ))  # fmt: skip
             continue
-        participant_id = _subject(event)
-        row = rows.get(participant_id)
-        if row is None:
-            if recorded.type == "PersonalDataErased":
+        if kind == "PersonalDataErased":
+            participant_id = event.subject_id
+            change = changes.get(participant_id)
+            if participant_id not in existing and (change is None or not change.creates):
                 continue
-            row = rows[participant_id] = _new_row(participant_id)
-        _FOLD[recorded.type](row, event, recorded)
-        row[UPDATED_AT], row[LAST_POSITION] = recorded.recorded_at, recorded.position
-        changed.add(participant_id)
-    return changed, shares
+        else:
+            participant_id = event.participant_id
+            change = changes.get(participant_id)
+        if change is None:
+            change = changes[participant_id] = Change()
+        change.creates = change.creates or kind != "PersonalDataErased"
+        _FOLD[kind](change, event, recorded)
+        change.columns[UPDATED_AT] = recorded.recorded_at
+        change.columns[LAST_POSITION] = recorded.position
+    return changes, shares
 
 
 # -- the projection ----------------------------------------------------------------------------
@@ -218,18 +231,24 @@ _SQL_TYPES = {
     "registered_at": "timestamptz", "updated_at": "timestamptz", "last_position": "bigint",
     "reversed_references": "text[]",
 }  # fmt: skip
-_ARRAYS = (PROGRAMMES, ENROLMENTS, REVERSED)
 _SEPARATOR = "\x1f"
-"""Joins an array column's values for the upsert (a reference may hold a comma)."""
+"""Joins an array's values into one text for `unnest` (which would flatten arrays of arrays);
+a reference may hold a comma."""
 
 
 def _sql_type(name: str) -> str:
     return _SQL_TYPES.get(name, "text")
 
 
+_IDS = ("participant_id", "cohort_id", "nik_hash", "kpj")
+"""Identifiers: indexed, compared byte by byte (no collation to consult in every look-up)."""
+
+
 def _column(name: str) -> str:
     if name == "participant_id":
         return 'participant_id text COLLATE "C" PRIMARY KEY'
+    if name in _IDS:
+        return f'{name} text COLLATE "C"'
     if _sql_type(name).endswith("[]"):
         return f"{name} {_sql_type(name)} NOT NULL DEFAULT '{{}}'"
     return f"{name} {_sql_type(name)}"
@@ -241,7 +260,7 @@ def _schema_sql(schema: str) -> str:
     return f"""
 CREATE TABLE {schema}.participant_facts (
     {", ".join(_column(name) for name in FACTS)}
-);
+) WITH (fillfactor = 80);  -- room for a changed row on its page: no index work unless needed
 CREATE INDEX ON {schema}.participant_facts (cohort_id);
 CREATE INDEX ON {schema}.participant_facts (nik_hash);
 CREATE INDEX ON {schema}.participant_facts (kpj);
@@ -295,45 +314,75 @@ class ParticipantStatus(Projection):
     async def apply(
         self, conn: asyncpg.Connection, schema: str, events: Sequence[RecordedEvent]
     ) -> None:
-        to_read = rows_to_read(events)
-        rows = {}
-        if to_read:
+        erased = erased_subjects(events)
+        existing: set[str] = set()
+        if erased:
             found = await conn.fetch(
-                f"SELECT {', '.join(FACTS)} FROM {schema}.participant_facts "
+                f"SELECT participant_id FROM {schema}.participant_facts "
                 "WHERE participant_id = ANY($1::text[])",
-                list(to_read),
+                list(erased),
             )
-            rows = {r[0]: list(r) for r in found}
-        changed, shares = fold(rows, events)
-        if changed:
-            await conn.execute(_upsert(schema), *_columns([rows[i] for i in changed]))
+            existing = {r[0] for r in found}
+        changes, shares = fold(events, existing)
+        by_shape: dict[tuple[tuple[int, ...], bool, bool, bool], list[tuple[str, Change]]] = {}
+        for participant_id, change in changes.items():
+            by_shape.setdefault(change.shape(), []).append((participant_id, change))
+        for shape, rows in by_shape.items():
+            await conn.execute(_write(schema, *shape), *_arguments(shape, rows))
         if shares:
             await conn.copy_records_to_table(
                 "contribution_shares", schema_name=schema, columns=SHARES, records=shares
             )
 
 
-def _columns(rows: list[Row]) -> list[list[Any]]:
-    """Column-wise arrays for the upsert; array columns joined into text."""
-    columns = [list(c) for c in zip(*rows, strict=True)]
-    for index in _ARRAYS:
-        columns[index] = [_SEPARATOR.join(map(str, v)) for v in columns[index]]
-    return columns
+def _arguments(
+    shape: tuple[tuple[int, ...], bool, bool, bool], rows: list[tuple[str, Change]]
+) -> list[list[Any]]:
+    """Column-wise arrays of one shape's changes, arrays joined into text."""
+    columns, enrolments, reversed_, _ = shape
+    arguments: list[list[Any]] = [[participant_id for participant_id, _ in rows]]
+    for index in columns:
+        values = [change.columns[index] for _, change in rows]
+        if index == PROGRAMMES:
+            values = [_SEPARATOR.join(v) for v in values]
+        arguments.append(values)
+    if enrolments:
+        arguments.append([_SEPARATOR.join(map(str, c.enrolments)) for _, c in rows])
+    if reversed_:
+        arguments.append([_SEPARATOR.join(c.reversed) for _, c in rows])
+    return arguments
 
 
-def _upsert(schema: str) -> str:
-    params = ", ".join(
-        f"${n}::{'text' if n - 1 in _ARRAYS else _sql_type(name)}[]"
-        for n, name in enumerate(FACTS, 1)
-    )
+@lru_cache(maxsize=256)
+def _write(
+    schema: str, columns: tuple[int, ...], enrolments: bool, reversed_: bool, creates: bool
+) -> str:
+    """The statement writing changes of one shape: the columns set, the arrays appended to.
+    A change that makes its row inserts it (the columns it does not set take their
+    defaults); an erasure alone only updates a row."""
+    names = ["participant_id", *(FACTS[i] for i in columns)]
+    appended = [name for name, on in (("enrolments", enrolments),
+                                      ("reversed_references", reversed_)) if on]  # fmt: skip
+    given = names + appended
+    kinds = ["text" if n in ("programmes", *appended) else _sql_type(n) for n in given]
+    params = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(kinds, 1))
     values = ", ".join(
-        f"string_to_array({name}, E'\\x1f')::{_sql_type(name)}" if i in _ARRAYS else name
-        for i, name in enumerate(FACTS)
+        f"string_to_array({n}, E'\\x1f')::{_sql_type(n)}" if kind != _sql_type(n) else n
+        for n, kind in zip(given, kinds, strict=True)
     )
-    updates = ", ".join(f"{name} = excluded.{name}" for name in FACTS[1:])
-    return f"""INSERT INTO {schema}.participant_facts ({", ".join(FACTS)})
-        SELECT {values} FROM unnest({params}) AS t({", ".join(FACTS)})
-        ON CONFLICT (participant_id) DO UPDATE SET {updates}"""
+    source = f"SELECT {values} FROM unnest({params}) AS u({', '.join(given)})"
+    if not creates:
+        return f"""UPDATE {schema}.participant_facts f SET {_sets(names, appended, "t")}
+            FROM ({source}) AS t WHERE f.participant_id = t.participant_id"""
+    return f"""INSERT INTO {schema}.participant_facts AS f ({", ".join(given)}) {source}
+        ON CONFLICT (participant_id) DO UPDATE SET {_sets(names, appended, "excluded")}"""
+
+
+def _sets(names: list[str], appended: list[str], new: str) -> str:
+    """Set the columns given, append to the arrays given (`new`: the incoming row)."""
+    return ", ".join(
+        [f"{n} = {new}.{n}" for n in names[1:]] + [f"{n} = f.{n} || {new}.{n}" for n in appended]
+    )
 
 
 # -- read time ---------------------------------------------------------------------------------
