@@ -114,7 +114,6 @@ ACCIDENTS_PER_MONTH = 0.001
 MIN_CLAIMS = 14
 """Enough claims for every target state, even in a small demo."""
 SELF_PAYMENTS_PER_APPEND = 400
-CONCURRENCY = 16
 
 # -- reference data ----------------------------------------------------------------------------
 
@@ -400,7 +399,7 @@ def _day_in(month: Month, rng: random.Random, first: int = 1, last: int = 28) ->
     return date(month.year, month.month, rng.randint(first, min(last, month.last_day.day)))
 
 
-def _covered(plan: Plan, cohort: CohortPlan, profile: Profile) -> bool:
+def _covered(cohort: CohortPlan, profile: Profile) -> bool:
     """Whose every month is paid before its due date (a claim on them is eligible)."""
     return cohort.funding is Funding.SPONSOR or profile in (Profile.DILIGENT, Profile.ADVANCE)
 
@@ -412,12 +411,12 @@ def _profiles(plan: Plan, rng: random.Random) -> dict[int, Profile]:
 
 def _claims(plan: Plan, rng: random.Random) -> list[ClaimPlan]:
     """Accidents (JKK) and deaths (JKM) of covered members, each driven to a target state in
-    turn. Events happen between a month into the cover and three weeks before `now`, so that
+    turn. Events happen between a month into the cover and 24 days before `now`, so that
     the reports and documents that follow are all in the past; some of those still being
     worked are recent, so that their SLA is still running."""
     profiles = _profiles(plan, random.Random(f"profiles/{plan.seed}"))
     cohort_of = {n: c for c, n in plan.enrolled()}
-    candidates = [n for n, p in profiles.items() if _covered(plan, cohort_of[n], p)]
+    candidates = [n for n, p in profiles.items() if _covered(cohort_of[n], p)]
     member_months = len(profiles) * plan.months
     accidents = max(MIN_CLAIMS, round(member_months * ACCIDENTS_PER_MONTH))
     deaths = max(2, round(member_months * DEATH_PER_MONTH))
@@ -503,12 +502,12 @@ def _fates(plan: Plan, claims: list[ClaimPlan], rng: random.Random) -> dict[int,
                     if day <= last_day:
                         fate = Fate(profile=profile, leaves_on=day, reason=reason)
                     break
-        stops = profile is Profile.STOPS and cohort.funding is Funding.ONE_BLOCK
-        if stops and fate.leaves_on is None:
-            stops = rng.randint(3, max(3, plan.months - 2))
-            rejoins = stops + 6 if rng.random() < 0.3 else None
+        stopping = profile is Profile.STOPS and cohort.funding is Funding.ONE_BLOCK
+        if stopping and fate.leaves_on is None:
+            last_paid = rng.randint(3, max(3, plan.months - 2))
+            rejoins = last_paid + 6 if rng.random() < 0.3 else None
             fate = msgspec.structs.replace(
-                fate, stops_after=stops,
+                fate, stops_after=last_paid,
                 rejoins_in=rejoins if rejoins is not None and rejoins < plan.months else None,
             )  # fmt: skip
         fates[n] = fate
