@@ -303,7 +303,7 @@ class ParticipantStatus(Projection):
     """rm.participants (see the read-model contract)."""
 
     name: ClassVar[str] = "participant_status"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2  # 2: shares behind a hash index, identifiers in "C"
     consumes = (
         ParticipantRegistered, ParticipantWaitlisted, ParticipantEnrolled, ParticipantLeft,
         KpjRecorded, FunderChanged, ContributionPaid, ContributionReversed, PersonalDataErased,
