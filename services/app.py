@@ -21,12 +21,16 @@ from services.api.auth import (
     UsersController,
     authentication_middleware,
 )
+from services.api.cohorts import CohortsController
+from services.api.participants import ParticipantsController
 from services.config import Settings
 from services.domain.errors import DomainError
 from services.health import HealthController
 from services.resources import clients_lifespan
 
-ROUTES: list[ControllerRouterHandler] = [HealthController, AuthController, UsersController]
+ROUTES: list[ControllerRouterHandler] = [
+    HealthController, AuthController, UsersController, CohortsController, ParticipantsController,
+]  # fmt: skip
 
 
 def create_app(settings: Settings, database_url: str, redis_url: str) -> Litestar:
