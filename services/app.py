@@ -21,8 +21,11 @@ from services.api.auth import (
     UsersController,
     authentication_middleware,
 )
+from services.api.claims import AccidentsController, ClaimsController
 from services.api.cohorts import CohortsController
 from services.api.participants import ParticipantsController
+from services.api.payments import PaymentsController
+from services.api.reminders import RemindersController
 from services.config import Settings
 from services.domain.errors import DomainError
 from services.health import HealthController
@@ -30,6 +33,7 @@ from services.resources import clients_lifespan
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController, AuthController, UsersController, CohortsController, ParticipantsController,
+    PaymentsController, AccidentsController, ClaimsController, RemindersController,
 ]  # fmt: skip
 
 
