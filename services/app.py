@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.types import ControllerRouterHandler
 
 from services.api import domain_problem, services_lifespan
+from services.api.audit import AuditController
 from services.api.auth import (
     OPENAPI_COMPONENTS,
     AuthController,
@@ -23,8 +25,10 @@ from services.api.auth import (
 )
 from services.api.claims import AccidentsController, ClaimsController
 from services.api.cohorts import CohortsController
+from services.api.metrics import LogAppends, MetricsController, request_metrics
 from services.api.participants import ParticipantsController
 from services.api.payments import PaymentsController
+from services.api.problems import document_problems, http_problem, internal_problem
 from services.api.reminders import RemindersController
 from services.config import Settings
 from services.domain.errors import DomainError
@@ -33,7 +37,8 @@ from services.resources import clients_lifespan
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController, AuthController, UsersController, CohortsController, ParticipantsController,
-    PaymentsController, AccidentsController, ClaimsController, RemindersController,
+    AuditController, MetricsController, PaymentsController, AccidentsController, ClaimsController,
+    RemindersController,
 ]  # fmt: skip
 
 
@@ -42,17 +47,23 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> Litesta
     Every route but the operational ones and the login needs a bearer token."""
     problems = ProblemDetailsConfig(
         enable_for_all_http_exceptions=True,
-        exception_to_problem_detail_map={DomainError: domain_problem},
+        exception_to_problem_detail_map={
+            DomainError: domain_problem,
+            HTTPException: http_problem,
+            Exception: internal_problem,
+        },
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTES,
         lifespan=[
             clients_lifespan(database_url, redis_url),
             services_lifespan(settings, database_url),
         ],
-        middleware=[authentication_middleware()],
-        state=State({"settings": settings}),
+        middleware=[request_metrics, authentication_middleware()],
+        state=State({"settings": settings, "log_appends": LogAppends()}),
         plugins=[ProblemDetailsPlugin(problems)],
         openapi_config=OpenAPIConfig(title="Jaga", version="0.1.0", components=OPENAPI_COMPONENTS),
         logging_config=None,  # the CLI configures logging; Litestar must not replace it
     )
+    document_problems(app)
+    return app

@@ -17,8 +17,8 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_health_and_ready(database_url: str, redis_url: str, tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path), database_url, redis_url)
+async def test_health_and_ready(migrated_database_url: str, redis_url: str, tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path), migrated_database_url, redis_url)
     async with AsyncTestClient(app) as client:
         health = await client.get("/health")
         assert health.status_code == 200
@@ -31,6 +31,7 @@ async def test_health_and_ready(database_url: str, redis_url: str, tmp_path: Pat
         assert {name: check["status"] for name, check in body["checks"].items()} == {
             "database": "ok",
             "redis": "ok",
+            "projections": "ok",
         }
 
 

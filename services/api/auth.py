@@ -30,6 +30,7 @@ from msgspec import UNSET, UnsetType
 from events.store import Context
 from services.access import Permission, Principal, can, permissions_of
 from services.api import api_services, problem
+from services.api.problems import problem_response
 from services.auth import AccountDisabled, InvalidCredentials, InvalidToken, LoginThrottled
 from services.users import (
     MAX_PASSWORD,
@@ -213,6 +214,14 @@ class AuthController(Controller):
     @post(
         "/token", status_code=200, exclude_from_auth=True,
         summary="Log in: a bearer token for the user's current roles",
+        responses={
+            401: problem_response(401, "invalid-credentials", "Login failed",
+                                  "wrong username or password"),
+            403: problem_response(403, "account-disabled", "Account disabled",
+                                  "the account 'sari' is disabled"),
+            429: problem_response(429, "login-throttled", "Too many failed logins",
+                                  "too many failed logins; try again in 840 s"),
+        },
     )  # fmt: skip
     async def login(
         self, data: JSONBody[LoginRequest], request: Request[Any, Any, State]

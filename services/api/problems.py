@@ -1,0 +1,156 @@
+"""Problems in the OpenAPI document, and Litestar's own errors as typed problems.
+
+Every error this API answers is an RFC 9457 problem (`application/problem+json`). Handlers
+declare the refusals of their own area with `problem_response(...)` in `responses=`; the
+refusals every route of a kind shares are added by `document_problems` from what the route is:
+400 for any route with parameters or a body (Litestar's validation), 401 for routes that need
+the token, 403 for routes with a permission guard, 404 for routes with a path parameter, 503
+for reads that wait for the read models (`min_position`). So the document says what the app
+does without each handler repeating it.
+
+Litestar's own HTTP errors (validation, unknown route, wrong method, too large a body) get a
+stable type and a detail too (`http_problem`), validation errors with their field errors; any
+other exception is logged and answered as an `internal-error` problem (`internal_problem`).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Litestar
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.routes import HTTPRoute
+
+from services.access import Permission
+from services.api import PROBLEM_TYPE_PREFIX, problem
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger("jaga.api")
+
+
+class FieldProblem(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One invalid input: where it was and what was wrong with it."""
+
+    field: Annotated[str, msgspec.Meta(examples=["limit"])]
+    reason: Annotated[str, msgspec.Meta(examples=["Expected `int` <= 200"])]
+    source: Annotated[str | None, msgspec.Meta(examples=["query"])] = None
+    """query, path, header, body (Litestar's validation); absent for the domain's rules."""
+
+
+class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
+    """An RFC 9457 problem: branch on `type`, show `detail`. Some problems carry more members
+    (the field `errors` of a validation, the `checks` of a readiness failure)."""
+
+    type: Annotated[str, msgspec.Meta(examples=["urn:jaga:problem:not-found"])]
+    title: Annotated[str, msgspec.Meta(examples=["Not found"])]
+    status: Annotated[int, msgspec.Meta(examples=[404])]
+    detail: Annotated[str, msgspec.Meta(examples=["participant 'p-1' not found"])]
+    errors: list[FieldProblem] | None = None
+
+
+def problem_response(status: int, slug: str, title: str, detail: str) -> ResponseSpec:
+    """A refusal to declare in a handler's `responses=`, with an example of its body."""
+    example = {"type": PROBLEM_TYPE_PREFIX + slug, "title": title, "status": status,
+               "detail": detail}  # fmt: skip
+    return ResponseSpec(
+        data_container=ProblemDetails,
+        generate_examples=False,
+        description=f"{title} (`{slug}`)",
+        media_type=PROBLEM_MEDIA_TYPE,
+        examples=[Example(summary=slug, value=example)],
+    )
+
+
+_INVALID = problem_response(
+    400, "invalid-request", "Invalid request",
+    "Validation failed for GET /audit/timeline/participant/p-1 (limit: Expected `int` <= 200)",
+)  # fmt: skip
+_UNAUTHENTICATED = problem_response(
+    401, "unauthenticated", "Authentication required",
+    "send the token from POST /auth/token as 'Authorization: Bearer <token>'",
+)  # fmt: skip
+_FORBIDDEN = problem_response(
+    403, "forbidden", "Not allowed", "sari lacks audit_read (roles: registrar)"
+)
+_NOT_FOUND = problem_response(404, "not-found", "Not found", "participant 'p-1' not found")
+_BEHIND = problem_response(
+    503, "read-model-behind", "Read model not up to date yet",
+    "the read models (audit_timeline) have not reached position 6879302384254977 within 5 s; "
+    "retry shortly",
+)  # fmt: skip
+
+
+def document_problems(app: Litestar) -> None:
+    """Declare on every route the problems its kind of route can answer (module docstring);
+    what a handler declares itself is kept."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            shared = _shared_problems(route, handler)
+            handler.responses = {**shared, **(handler.responses or {})}
+
+
+def _shared_problems(route: HTTPRoute, handler: HTTPRouteHandler) -> dict[int, ResponseSpec]:
+    parameters = handler.parsed_fn_signature.parameters
+    found: dict[int, ResponseSpec] = {}
+    if route.path_parameters or set(parameters) - _NOT_INPUT:
+        found[400] = _INVALID
+    if handler.resolve_security():
+        found[401] = _UNAUTHENTICATED
+    guards = [guard for layer in handler.ownership_layers for guard in layer.guards or ()]
+    if any(isinstance(getattr(guard, "permission", None), Permission) for guard in guards):
+        found[403] = _FORBIDDEN
+    if route.path_parameters:
+        found[404] = _NOT_FOUND
+    if "min_position" in parameters:
+        found[503] = _BEHIND
+    return found
+
+
+_NOT_INPUT = frozenset({"request", "state", "scope", "socket", "headers", "cookies", "query"})
+"""Handler parameters Litestar injects rather than reads from the request's input."""
+
+
+def http_problem(exc: HTTPException) -> ProblemDetailsException:
+    """Litestar's own HTTP errors as problems with a stable type; a validation error lists
+    what was wrong with which input (`errors`)."""
+    if isinstance(exc, ProblemDetailsException):
+        return exc
+    status = HTTPStatus(exc.status_code)
+    if isinstance(exc, ValidationException):
+        errors = [_field_problem(item) for item in exc.extra or [] if isinstance(item, dict)]
+        reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        detail = f"{exc.detail} ({reasons})" if reasons else exc.detail
+        return problem(
+            400, "invalid-request", "Invalid request", detail, headers=exc.headers,
+            extra={"errors": errors},
+        )  # fmt: skip
+    slug = status.phrase.lower().replace(" ", "-")
+    detail = exc.detail if exc.detail and exc.detail != status.phrase else status.description
+    return problem(int(status), slug, status.phrase, detail, headers=exc.headers)
+
+
+def internal_problem(exc: Exception) -> ProblemDetailsException:
+    """Anything else that went wrong: logged with its traceback, answered as a problem that
+    says nothing of the inside."""
+    log.error("unhandled %s: %s", type(exc).__name__, exc, exc_info=exc)
+    return problem(
+        500, "internal-error", "Internal Server Error",
+        "the server failed to answer this request; it has been logged",
+    )  # fmt: skip
+
+
+def _field_problem(item: dict[str, Any]) -> dict[str, Any]:
+    found = {"field": str(item.get("key") or ""), "reason": str(item.get("message") or "")}
+    if item.get("source"):
+        found["source"] = str(item["source"])
+    return found
