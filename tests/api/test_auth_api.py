@@ -17,7 +17,6 @@ from events.personal import MasterKeys
 from events.store import Context, EventStore
 from services import bootstrap
 from services.access import ROLE_PERMISSIONS, Principal, Role
-from services.api.auth import Requires
 from services.app import create_app
 from services.config import Settings
 from services.users import CreateUser
@@ -160,34 +159,7 @@ async def test_a_malformed_login_is_400(client: AsyncTestClient[Litestar]) -> No
     assert response.headers["content-type"].startswith(PROBLEM)
 
 
-# -- authorisation -------------------------------------------------------------------------------
-
-
-async def test_every_guarded_route_answers_each_role_by_the_table(
-    client: AsyncTestClient[Litestar], staff: Staff
-) -> None:
-    """403 exactly for the roles whose rights lack the route's permission, 401 without a
-    token. Allowed roles get past the guard (here: to the body check, or a harmless read)."""
-    target = staff.names[Role.REGISTRAR]
-    routes = [
-        (method, route.path.replace("{username:str}", target), guard.permission)
-        for route in client.app.routes
-        for handler in getattr(route, "route_handlers", [])
-        for guard in handler.guards or []
-        if isinstance(guard, Requires)
-        for method in handler.http_methods
-    ]
-    assert {path.split("/")[1] for _, path, _ in routes} == {"users"}
-    for method, path, permission in routes:
-        anonymous = await client.request(method, path, json={})
-        assert_problem(anonymous, 401, "unauthenticated")
-        for role, value in staff.tokens.items():
-            response = await client.request(method, path, json={}, headers=bearer(value))
-            if permission in ROLE_PERMISSIONS[role]:
-                assert response.status_code not in (401, 403), (method, path, role)
-            else:
-                body = assert_problem(response, 403, "forbidden")
-                assert permission.value in body["detail"], (method, path, role)
+# -- authorisation (each endpoint for each role: test_access_matrix.py) ---------------------------
 
 
 async def test_an_administrator_manages_accounts_and_is_the_actor(
