@@ -45,7 +45,6 @@ from services.access import (
     Principal,
     actor_for,
     can,
-    covers,
     in_scope,
     mask_nik,
     mask_phone,
@@ -468,7 +467,7 @@ async def _officer(
         raise ValidationFailed.one("officer", f"{user.username} cannot work claims")
     assert state.filed is not None
     kecamatan = await _kecamatan_of(pool, state.filed.participant_id)
-    if user.kecamatan and (kecamatan is None or not covers(user.principal, [kecamatan])):
+    if user.kecamatan and (kecamatan is None or not in_scope(user.principal, kecamatan)):
         raise ValidationFailed.one(
             "officer", f"{user.username} does not work in the claimant's kecamatan"
         )
@@ -551,7 +550,9 @@ class AccidentsController(Controller):
             result = await services.claims.report_accident(command, context_of(request))
             return CommandResult(
                 position=result.last_position,
-                resource=Resource("accident", accident_id, f"/accidents/{accident_id}/outcome"),
+                resource=Resource(
+                    "accident", accident_id, f"/audit/timeline/accident/{accident_id}"
+                ),
                 events=["AccidentReported"],
             )
 
@@ -644,6 +645,8 @@ class ClaimsController(Controller):
         "/{claim_id:str}/reassignment", status_code=200,
         guards=[requires(Permission.CLAIMS_REASSIGN)],
         summary="Reassign a claim to another officer",
+        description="A supervisor moves a claim, whoever works it, to another officer who may "
+        "work claims in the claimant's kecamatan.",
         responses={409: ILLEGAL, 422: REFUSED},
     )  # fmt: skip
     async def reassign(
@@ -696,7 +699,7 @@ class ClaimsController(Controller):
         summary="Submit the claim",
         description="With every document in, the claim is submitted and its SLA starts; "
         "otherwise it waits for the missing ones (documents_incomplete).",
-        responses={409: ILLEGAL},
+        responses={409: ILLEGAL, 422: REFUSED},
     )  # fmt: skip
     async def submit(self, claim_id: IdParam, request: AuthRequest) -> CommandResult:
         return await _claim_command(request, claim_id, None, commands.SubmitClaim(claim_id))
@@ -704,7 +707,7 @@ class ClaimsController(Controller):
     @post(
         "/{claim_id:str}/verification", status_code=200,
         guards=[requires(Permission.CLAIMS_WORK)], summary="Start verifying a submitted claim",
-        description="Needs an assigned officer.", responses={409: ILLEGAL},
+        description="Needs an assigned officer.", responses={409: ILLEGAL, 422: REFUSED},
     )  # fmt: skip
     async def start_verification(self, claim_id: IdParam, request: AuthRequest) -> CommandResult:
         command = commands.StartVerification(claim_id)
@@ -762,7 +765,7 @@ class ClaimsController(Controller):
         summary="Give the second approval (four eyes)",
         description="For a benefit above the four-eyes threshold, by another officer than the "
         "one who proposed it.",
-        responses={409: ILLEGAL},
+        responses={409: ILLEGAL, 422: REFUSED},
     )  # fmt: skip
     async def approve(self, claim_id: IdParam, request: AuthRequest) -> CommandResult:
         return await _claim_command(request, claim_id, None, commands.ApproveClaim(claim_id))
@@ -798,7 +801,10 @@ class ClaimsController(Controller):
 
     @post(
         "/{claim_id:str}/reopening", status_code=200, guards=[requires(Permission.CLAIMS_WORK)],
-        summary="Reopen a paid or rejected claim", responses={409: ILLEGAL, 422: REFUSED},
+        summary="Reopen a paid or rejected claim",
+        description="With the reason (new evidence, a new heir): the claim takes documents "
+        "again and is submitted anew; a benefit approved again pays only what is still owed.",
+        responses={409: ILLEGAL, 422: REFUSED},
     )  # fmt: skip
     async def reopen(
         self, claim_id: IdParam, data: JSONBody[Closing], request: AuthRequest

@@ -65,7 +65,7 @@ ILLEGAL = problem_response(
     "claim 3f1c…: cannot approve from state 'submitted': only from awaiting_second_approval",
 )  # fmt: skip
 REFUSED = problem_response(
-    422, "validation-failed", "Invalid input", "months: 1 to 12 different months"
+    422, "validation-failed", "Invalid input", "paid_at: 2026-12-01T09:00:00+07:00 is in the future"
 )
 NOT_FOUND = problem_response(404, "not-found", "Not found", "cohort 'kph2025' not found")
 
