@@ -242,6 +242,8 @@ async def test_a_jkk_claim_from_stage_one_to_payment_with_four_eyes(
     assert shown["heirs"] == [
         {"name": "Siti Aminah", "nik": HEIR_NIK, "relation": "spouse", "payee": True}
     ]
+    audited = (await api_client.get(path, headers=officers["auditor"].headers)).json()
+    assert [h["nik"] for h in audited["heirs"]] == [mask_nik(HEIR_NIK)]  # no personal data read
     assert shown["sla"]["working_days"] == 7 and shown["sla_status"] == "ok"
     assert shown["days_open"] == 0 and shown["accrued_penalty"] == 0
 
