@@ -15,13 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from events.catalog import KpjRecorded, PersonalDataErased
 from events.personal import ERASED
 from events.store import Context, EventStore
+from events.types import Event, RecordedEvent
 from projections.cohorts import CohortDashboard
 from projections.contributions import dues
 from projections.participants import (
+    NAME,
     ParticipantStatus,
     contributions_of,
+    fold,
     participant_rows,
     standing,
     waitlist,
@@ -321,6 +325,26 @@ async def test_erased_personal_data_reads_dihapus_live_and_after_a_rebuild(
     await runner.rebuild("participant_status")
     assert await row_of(domain_store, member) == live
     await clear_values_absent(domain_store, [person.nik, person.name, person.phone])
+
+
+def test_an_erasure_changes_only_a_participant_with_a_row() -> None:
+    """A witness's or an heir's erasure makes no row; a participant's overwrites theirs,
+    also when their row is made earlier in the same page."""
+
+    def recorded(position: int, data: Event) -> RecordedEvent:
+        at = datetime(2025, 10, 6, 3, tzinfo=UTC)
+        return RecordedEvent(position, "x-1", 1, uuid4(), type(data).__name__, 1, data, at, at,
+                             "admin", uuid4(), None, None, b"", None)  # fmt: skip
+
+    witness = recorded(1, PersonalDataErased(subject_id="witness-1", reason="permintaan"))
+    changes, _ = fold([witness], existing=set())
+    assert changes == {}
+    kpj = recorded(2, KpjRecorded(participant_id="p-1", kpj="25012345678"))
+    erased = recorded(3, PersonalDataErased(subject_id="p-1", reason="retensi"))
+    changes, _ = fold([kpj, erased], existing=set())
+    assert changes["p-1"].columns[NAME] == ERASED
+    changes, _ = fold([erased], existing={"p-1"})
+    assert not changes["p-1"].creates and changes["p-1"].columns[NAME] == ERASED
 
 
 async def clear_values_absent(store: EventStore, values: list[str]) -> None:
