@@ -819,7 +819,8 @@ class ClaimsController(Controller):
         description="Claims by state, officer, SLA status as of `as_of` (ok, near: within the "
         "warning days of the deadline, breached) and the claimant's kecamatan; soonest "
         "deadline first.",
-            )  # fmt: skip
+        responses={422: REFUSED},
+    )  # fmt: skip
     async def board(
         self,
         request: AuthRequest,
@@ -893,7 +894,8 @@ class ClaimsController(Controller):
         description="Its documents checklist, days open, SLA deadline, time left or days late, "
         "the penalty accrued (as of `as_of`), the decision with its benefit lines and formulas, "
         "and the heirs.",
-            )  # fmt: skip
+        responses={422: REFUSED},
+    )  # fmt: skip
     async def show(
         self,
         claim_id: IdParam,
