@@ -28,7 +28,12 @@ from services.api.cohorts import CohortsController
 from services.api.metrics import LogAppends, MetricsController, request_metrics
 from services.api.participants import ParticipantsController
 from services.api.payments import PaymentsController
-from services.api.problems import document_problems, http_problem, internal_problem
+from services.api.problems import (
+    document_problems,
+    http_problem,
+    internal_problem,
+    undecodable_problem,
+)
 from services.api.reminders import RemindersController
 from services.config import Settings
 from services.domain.errors import DomainError
@@ -50,6 +55,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> Litesta
         exception_to_problem_detail_map={
             DomainError: domain_problem,
             HTTPException: http_problem,
+            UnicodeDecodeError: undecodable_problem,
             Exception: internal_problem,
         },
     )
@@ -62,7 +68,12 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> Litesta
         middleware=[request_metrics, authentication_middleware()],
         state=State({"settings": settings, "log_appends": LogAppends()}),
         plugins=[ProblemDetailsPlugin(problems)],
-        openapi_config=OpenAPIConfig(title="Jaga", version="0.1.0", components=OPENAPI_COMPONENTS),
+        openapi_config=OpenAPIConfig(
+            title="Jaga",
+            version="0.1.0",
+            components=OPENAPI_COMPONENTS,
+            use_handler_docstrings=True,  # a handler's docstring is its operation's description
+        ),
         logging_config=None,  # the CLI configures logging; Litestar must not replace it
     )
     document_problems(app)

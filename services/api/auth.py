@@ -23,8 +23,8 @@ from litestar.middleware import (
     AuthenticationResult,
     DefineMiddleware,
 )
-from litestar.openapi.spec import Components, SecurityScheme
-from litestar.params import FromPath, JSONBody
+from litestar.openapi.spec import Components, Example, SecurityScheme
+from litestar.params import JSONBody, Parameter
 from msgspec import UNSET, UnsetType
 
 from events.store import Context
@@ -116,6 +116,10 @@ def context_of(request: AuthRequest) -> Context:
 # -- bodies --------------------------------------------------------------------------------------
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["sari"])]
+UsernameInPath = Annotated[
+    str,
+    Parameter(max_length=64, description="The account's name", examples=[Example(value="sari")]),
+]
 Password = Annotated[
     str, msgspec.Meta(min_length=1, max_length=MAX_PASSWORD, examples=["kopi-kepahiang-2025"])
 ]
@@ -226,6 +230,8 @@ class AuthController(Controller):
     async def login(
         self, data: JSONBody[LoginRequest], request: Request[Any, Any, State]
     ) -> TokenResponse:
+        """Tokens last JAGA_TOKEN_LIFETIME_HOURS; five failures within 15 minutes (per user or
+        client address) are throttled with 429."""
         logins = api_services(request.app.state).logins
         client = request.client.host if request.client else "unknown"
         try:
@@ -250,11 +256,24 @@ class AuthController(Controller):
 
     @post("/logout", status_code=204, security=BEARER, summary="Revoke the token of this request")
     async def logout(self, request: AuthRequest) -> None:
+        """The token stops working at once, in this and every other instance."""
         await api_services(request.app.state).accounts.logout(request.auth)
 
     @get("/me", security=BEARER, summary="The user this token stands for, with their rights")
     async def me(self, request: AuthRequest) -> Me:
+        """The roles, kecamatan scope and permissions the token carries."""
         return Me.of(request.user)
+
+
+_DUPLICATE = problem_response(409, "duplicate", "Already exists", "user 'sari' already exists")
+_OWN_ACCOUNT = problem_response(
+    409, "illegal-transition", "Not allowed in this state",
+    "user sari: cannot change roles from state 'active': your own account: another "
+    "administrator must change them",
+)  # fmt: skip
+_INVALID_ACCOUNT = problem_response(
+    422, "validation-failed", "Invalid input", "password: 10 to 256 characters"
+)
 
 
 class UsersController(Controller):
@@ -264,8 +283,12 @@ class UsersController(Controller):
     tags = ["users"]  # noqa: RUF012
     security = BEARER
 
-    @post(guards=[requires(Permission.USERS_MANAGE)], summary="Create an account")
+    @post(
+        guards=[requires(Permission.USERS_MANAGE)], summary="Create an account",
+        responses={409: _DUPLICATE, 422: _INVALID_ACCOUNT},
+    )  # fmt: skip
     async def create(self, data: JSONBody[NewUser], request: AuthRequest) -> UserView:
+        """An administrator grants no more roles or kecamatan than they hold themselves."""
         command = CreateUser(
             username=data.username, display_name=data.display_name, roles=data.roles,
             kecamatan=data.kecamatan,
@@ -275,16 +298,19 @@ class UsersController(Controller):
         return UserView.of(state)
 
     @get("/{username:str}", guards=[requires(Permission.USERS_READ)], summary="An account")
-    async def show(self, username: FromPath[str], request: AuthRequest) -> UserView:
+    async def show(self, username: UsernameInPath, request: AuthRequest) -> UserView:
+        """Roles, kecamatan scope and whether the account is active."""
         return UserView.of(await api_services(request.app.state).accounts.user(username))
 
     @patch(
         "/{username:str}", guards=[requires(Permission.USERS_MANAGE)],
         summary="Change roles and scope (revokes the user's tokens), disable or enable",
+        responses={409: _OWN_ACCOUNT, 422: _INVALID_ACCOUNT},
     )  # fmt: skip
     async def change(
-        self, username: FromPath[str], data: JSONBody[UserChange], request: AuthRequest
+        self, username: UsernameInPath, data: JSONBody[UserChange], request: AuthRequest
     ) -> UserView:
+        """A change of roles or scope revokes the user's tokens; disabling needs a reason."""
         accounts = api_services(request.app.state).accounts
         by, context = request.user, context_of(request)
         state = await accounts.user(username)
@@ -305,11 +331,13 @@ class UsersController(Controller):
 
     @post(
         "/{username:str}/password", status_code=204, guards=[requires(Permission.USERS_MANAGE)],
+        responses={422: _INVALID_ACCOUNT},
         summary="Set a user's password (their tokens stay valid)",
     )  # fmt: skip
     async def set_password(
-        self, username: FromPath[str], data: JSONBody[NewPassword], request: AuthRequest
+        self, username: UsernameInPath, data: JSONBody[NewPassword], request: AuthRequest
     ) -> None:
+        """The password is hashed with argon2id; it never enters the log."""
         accounts = api_services(request.app.state).accounts
         state = await accounts.user(username)
         command = SetPassword(username=state.username, password=data.password)

@@ -139,6 +139,16 @@ def http_problem(exc: HTTPException) -> ProblemDetailsException:
     return problem(int(status), slug, status.phrase, detail, headers=exc.headers)
 
 
+def undecodable_problem(exc: UnicodeDecodeError) -> ProblemDetailsException:
+    """Bytes that are not UTF-8 where the request must carry text (a form field, a query):
+    Litestar's own parsing raises this before any handler runs."""
+    return problem(
+        400, "invalid-request", "Invalid request",
+        f"the request holds bytes that are not UTF-8 text where text was expected ({exc.reason} "
+        f"at byte {exc.start})",
+    )  # fmt: skip
+
+
 def internal_problem(exc: Exception) -> ProblemDetailsException:
     """Anything else that went wrong: logged with its traceback, answered as a problem that
     says nothing of the inside."""
