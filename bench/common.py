@@ -151,8 +151,11 @@ class Figure:
     value: float
     unit: str
     baseline: float | None
-    target: float
+    target: float | None
+    """None: reported only (no target)."""
     note: str = ""
+    at_least: bool = False
+    """Without a baseline: the value must reach the target (a rate), not stay at or below it."""
 
     @property
     def ratio(self) -> float | None:
@@ -161,11 +164,16 @@ class Figure:
         return self.value / self.baseline if self.baseline > 0 else 0.0
 
     @property
-    def met(self) -> bool:
+    def met(self) -> bool | None:
+        """None for a figure reported without a target."""
+        if self.target is None:
+            return None
         ratio = self.ratio
-        if ratio is None:  # a count that must stay at or below its target (e.g. lost events)
-            return self.value <= self.target
-        return ratio >= self.target
+        if ratio is not None:
+            return ratio >= self.target
+        if self.at_least:
+            return self.value >= self.target
+        return self.value <= self.target  # a count or latency (e.g. lost events)
 
     def as_json(self) -> dict[str, Any]:
         ratio = self.ratio
@@ -192,6 +200,12 @@ async def machine_info(conn: asyncpg.Connection) -> dict[str, Any]:
     }
 
 
+def _target_text(fig: Figure) -> str:
+    if fig.target is None:
+        return "-"
+    return f"≥ {fig.target}" if fig.ratio is not None or fig.at_least else f"≤ {fig.target}"
+
+
 def report(bench: str, figures: Sequence[Figure], machine: dict[str, Any]) -> None:
     """Print the table, then the JSON object as the very last line of stdout."""
     console = Console()
@@ -206,14 +220,14 @@ def report(bench: str, figures: Sequence[Figure], machine: dict[str, Any]) -> No
             "-" if fig.baseline is None else f"{fig.baseline:,.0f}",
             fig.unit,
             "-" if ratio is None else f"{ratio:.2f}",
-            f"≥ {fig.target}" if ratio is not None else f"≤ {fig.target}",
-            "[green]yes[/]" if fig.met else "[bold red]NO[/]",
+            _target_text(fig),
+            "-" if fig.met is None else "[green]yes[/]" if fig.met else "[bold red]NO[/]",
         )
     console.print(table)
     for fig in figures:
         if fig.note:
             console.print(f"  {fig.name}: {fig.note}", highlight=False, soft_wrap=True)
-    missed = [fig.name for fig in figures if not fig.met]
+    missed = [fig.name for fig in figures if fig.met is False]
     console.print(
         "[green]all targets met[/]" if not missed else f"[bold red]missed:[/] {', '.join(missed)}"
     )

@@ -112,7 +112,8 @@ def log_database(participants: int, months: int, seed: int) -> str:
     return f"jaga_bench_log_g{GENERATOR_VERSION}_p{participants}_m{months}_s{seed}"
 
 
-async def _open_store(dsn: str, **pool_args: Any) -> EventStore:
+async def open_store(dsn: str, **pool_args: Any) -> EventStore:
+    """A store on a bench database that opens personal data with the bench keys."""
     return await EventStore.connect(
         dsn, registry, MasterKeys.parse(BENCH_MASTER_KEYS), command_timeout=600, **pool_args
     )
@@ -155,7 +156,7 @@ async def ensure_log(
 async def _generate_log(dsn: str, participants: int, months: int, seed: int) -> dict[str, Any]:
     progress.print(f"generating {participants:,} participants over {months} months (seed {seed})")
     await migrate_database(dsn)
-    store = await _open_store(dsn, min_size=2, max_size=16)
+    store = await open_store(dsn, min_size=2, max_size=16)
     try:
         the_plan = plan(participants, seed=seed, months=months)
         summary = await generate(
@@ -390,9 +391,11 @@ class Lag(msgspec.Struct, frozen=True):
 
 
 @contextlib.contextmanager
-def running(commands: Mapping[str, list[str]], env: Mapping[str, str]) -> Iterator[None]:
-    """Child processes for the block, stopped with SIGTERM at its end (workers let running
-    actors finish); the output of one that failed is shown."""
+def running(
+    commands: Mapping[str, list[str]], env: Mapping[str, str]
+) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    """Child processes for the block (yielded by name), stopped with SIGTERM at its end
+    (workers let running actors finish); the output of one that failed is shown."""
     with contextlib.ExitStack() as stack:
         children = {}
         for name, argv in commands.items():
@@ -400,7 +403,7 @@ def running(commands: Mapping[str, list[str]], env: Mapping[str, str]) -> Iterat
             child = subprocess.Popen(argv, env=dict(env), stdout=output, stderr=output)
             children[name] = (child, output)
         try:
-            yield
+            yield {name: child for name, (child, _) in children.items()}
         finally:
             for child, _ in children.values():
                 if child.poll() is None:
@@ -534,7 +537,7 @@ async def _measure(
     progress.print("copying the log for this run")
     async with copy_of(database_url, log_database(participants, months, seed)) as dsn:
         await migrate_database(dsn)
-        store = await _open_store(dsn, min_size=2, max_size=8)
+        store = await open_store(dsn, min_size=2, max_size=8)
         try:
             runner = projection_runner(store)
             await runner.prepare()  # read models whose version changed since the log was made

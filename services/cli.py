@@ -258,6 +258,29 @@ def bench_projections(
              **{name: value for name, value in given.items() if value is not None})  # fmt: skip
 
 
+@bench_app.command("api")
+def bench_api(
+    seconds: Annotated[
+        float | None, typer.Option(help="Measured seconds per figure (default 8).")
+    ] = None,
+    participants: Annotated[
+        int | None, typer.Option(min=1, help="Participants in the log (default 100,000).")
+    ] = None,
+    months: Annotated[int | None, typer.Option(min=1, help="Months of history (12).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the synthetic data (1).")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Generate the cached log again.")] = False,
+) -> None:
+    """`jaga serve` under load from another process: GET by NIK against a constant endpoint,
+    POST payments, and both mixed, on a copy of the log `bench projections` caches."""
+    settings = _settings()
+    with _services(settings) as services:
+        from bench.api import main
+
+        given = {"participants": participants, "months": months, "seed": seed}
+        main(services.database_url, services.redis_url, seconds=seconds, fresh=fresh,
+             **{name: value for name, value in given.items() if value is not None})  # fmt: skip
+
+
 @demo_app.command("seed")
 def demo_seed(
     participants: Annotated[
