@@ -593,7 +593,7 @@ class AuditController(Controller):
         store = api_services(request.app.state).store
         await _check_scope(request.user, store, stream_id)
         key = decode_cursor(cursor, width=1, kinds=(int,))
-        start = max(1, key[0]) if key else 1
+        start = min(max(1, key[0]), MAX_POSITION - limit) if key else 1
         recorded = await store.read_stream(stream_id, from_version=start, up_to=start + limit)
         if not recorded and key is None:
             raise NotFound("stream", stream_id)

@@ -23,6 +23,7 @@ from events.store import Context, EventStore
 from services import bootstrap
 from services.access import Principal, Role, mask_nik, mask_phone
 from services.api import audit
+from services.api.common import encode_cursor
 from services.claim_decider import jkk_claim_id
 from services.claims import ClaimsDesk
 from services.commands import (
@@ -498,3 +499,14 @@ async def test_only_auditors_audit(api_client: Client, officers: dict[str, Offic
     for role in ("registrar", "finance", "claim_officer", "supervisor", "admin"):
         response = await api_client.get("/audit/verification", headers=officers[role].headers)
         assert "audit_read" in assert_problem(response, 403, "forbidden")["detail"]
+
+
+async def test_a_forged_cursor_at_the_end_of_the_range_is_an_empty_page(
+    api_client: Client, officers: dict[str, Officer], history: History
+) -> None:
+    url = f"/audit/streams/{participant_stream(history.participant_id)}/events"
+    auditor = officers["auditor"]
+    beyond = await get_json(api_client, auditor, url, cursor=encode_cursor([2**63 - 1]))
+    assert (beyond["items"], beyond["next_cursor"]) == ([], None)
+    before = await get_json(api_client, auditor, url, cursor=encode_cursor([-5]))
+    assert before["items"][0]["version"] == 1  # from the first version, as without a cursor
