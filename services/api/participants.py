@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody, PathParameter, QueryParameter
@@ -98,6 +98,15 @@ ParticipantPath = Annotated[
     str, PathParameter(pattern=PARTICIPANT_ID, description="The participant's id (a UUID)")
 ]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=PRINTABLE)]
+NameFilter = Annotated[
+    str | None,
+    QueryParameter(min_length=1, max_length=100, pattern=PRINTABLE,
+                   description="Part of the name, any case"),
+]  # fmt: skip
+CodeFilter = Annotated[
+    str | None,
+    QueryParameter(max_length=32, pattern=PRINTABLE, description="Official code (17.08.01)"),
+]
 COMPUTED_STATUSES = ("active", "in_arrears", "membership_ended")
 """Statuses that depend on today: the row says 'enrolled', `standing` says which."""
 
@@ -399,34 +408,33 @@ async def search(
 
     A status the rows store (registered, waitlisted, left, deceased) is one more SQL
     condition. One that depends on today (active, in_arrears, membership_ended) narrows the
-    SQL to enrolled rows, whose standing is then worked out in chunks in id order until the
-    page is full or SCAN_BUDGET rows were looked at: then the page is short and its cursor
-    continues after the last row looked at. Never OFFSET; every query walks the primary key
-    from the cursor."""
+    SQL to enrolled rows, whose standing is then worked out in id order, in chunks growing
+    from one page to _SCAN_CHUNK rows, until the page is full or SCAN_BUDGET rows were looked
+    at: then the page is short and its cursor continues after the last row looked at. Never
+    OFFSET; every query walks the primary key from the cursor."""
     where = dict(conditions)
-    computed = status in COMPUTED_STATUSES
     if status is not None:
         where["status = {}"] = status if status in _STORED_STATUS else "enrolled"
-    scanned: list[dict[str, Any]] = []
+    chunk, scanned = limit + 1, 0
     found: list[dict[str, Any]] = []
     while True:
-        chunk = _SCAN_CHUNK if computed else limit + 1
         ids = await _ids(pool, where, scope_of(principal), after, chunk)
         rows = sorted(await participant_rows(pool, ids), key=lambda r: r["participant_id"])
-        if not computed:
+        if status not in COMPUTED_STATUSES:
             return rows[:limit], rows[limit - 1]["participant_id"] if len(rows) > limit else None
         for row in rows:
-            scanned.append(row)
             if standing(row, today).status_as_of == status:
                 found.append(row)
                 if len(found) == limit:
                     more = row is not rows[-1] or len(ids) == chunk
                     return found, row["participant_id"] if more else None
+        scanned += len(ids)
         if len(ids) < chunk:
             return found, None
         after = ids[-1]
-        if len(scanned) >= SCAN_BUDGET:
+        if scanned >= SCAN_BUDGET:
             return found, after
+        chunk = min(2 * chunk, _SCAN_CHUNK)
 
 
 async def _ids(
@@ -524,6 +532,16 @@ def _read_list(path: Path) -> list[tuple[int, dict[str, str]]]:
     return list(importer.read_rows(path))
 
 
+def _undecodable_form(request: Request[Any, Any, Any], error: UnicodeDecodeError) -> Response[Any]:
+    """Litestar decodes every form part sent without a file name as UTF-8 text, and lets the
+    error of one that is not (a file sent as a plain field) through: it is the client's."""
+    return problem(
+        400, "invalid-request", "Invalid request",
+        f"a form field is not UTF-8 text ({error.reason}); send the list as a file part "
+        "with a file name",
+    ).to_response(request)  # fmt: skip
+
+
 # -- the controller --------------------------------------------------------------------------
 
 
@@ -570,6 +588,7 @@ class ParticipantsController(Controller):
 
     @post(
         "/imports", status_code=200, guards=[requires(Permission.PARTICIPANTS_REGISTER)],
+        exception_handlers={UnicodeDecodeError: _undecodable_form},
         summary="Import the regency's list of workers (CSV or XLSX)",
         description="Registers every valid row in file order (its order of arrival for slots "
         "and the waiting list) and answers the counts and each refused row with its reasons "
@@ -724,17 +743,9 @@ class ParticipantsController(Controller):
     async def search_participants(
         self,
         request: AuthRequest,
-        name: Annotated[
-            str | None, QueryParameter(min_length=1, max_length=100, pattern=PRINTABLE,
-                                  description="Part of the name, any case")
-        ] = None,
-        desa: Annotated[
-            str | None, QueryParameter(max_length=32, pattern=PRINTABLE, description="Desa code")
-        ] = None,
-        kecamatan: Annotated[
-            str | None,
-            QueryParameter(max_length=32, pattern=PRINTABLE, description="Kecamatan code"),
-        ] = None,
+        name: NameFilter = None,
+        desa: CodeFilter = None,
+        kecamatan: CodeFilter = None,
         status: Annotated[
             StatusAsOf | None, QueryParameter(description="Status as of today (Asia/Jakarta)")
         ] = None,
@@ -742,7 +753,7 @@ class ParticipantsController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
         min_position: MinPosition = None,
-    ) -> ParticipantPage:  # fmt: skip
+    ) -> ParticipantPage:
         pool = api_services(request.app.state).store.pool
         await await_read_models(pool, PARTICIPANT_READ_MODELS, min_position)
         after = decode_cursor(cursor, width=1)

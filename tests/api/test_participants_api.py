@@ -596,6 +596,15 @@ async def test_an_unreadable_list_registers_nobody(
         headers=registrar.headers,
     )  # fmt: skip
     assert field_errors(assert_problem(bad_cohort, 422, "validation-failed")) == {"cohort_id"}
+    as_field = (
+        b'--b\r\nContent-Disposition: form-data; name="cohort_id"\r\n\r\n' + cohort_id.encode()
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="file"\r\n\r\n\x89PNG\r\n--b--\r\n'
+    )  # fmt: skip
+    not_a_file = await api_client.post(
+        url, content=as_field,
+        headers=registrar.headers | {"Content-Type": "multipart/form-data; boundary=b"},
+    )  # fmt: skip
+    assert_problem(not_a_file, 400, "invalid-request")
     assert await events_in(api_store, f"cohort-{cohort_id}") == 2
     finance = await api_client.post(
         url, data=form, files={"file": ("d.csv", outside)}, headers=officers["finance"].headers
