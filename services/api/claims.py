@@ -144,7 +144,7 @@ class AccidentReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     )
     """Two, except for an occupational disease."""
     traffic: bool = False
-    police_report: Line | None = None
+    police_report: Annotated[Line, msgspec.Meta(examples=["LP/123/X/2025/Lantas"])] | None = None
     """Required for a traffic accident."""
     reported_at: Instant | None = None
     """When the report was made; default now."""
@@ -157,9 +157,9 @@ class OutcomeReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
     doctor_statement_at: Instant
     outcome: Outcome
-    disability_percent: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None
+    disability_percent: Annotated[int, msgspec.Meta(ge=0, le=1000, examples=[25])] | None = None
     """The table % of a partial disability (1-100); only then."""
-    impairment: Text = ""
+    impairment: Annotated[Text, msgspec.Meta(examples=["Kehilangan jari telunjuk kanan"])] = ""
     reported_at: Instant | None = None
 
 
@@ -230,7 +230,7 @@ class ClaimDecision(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     """What the documents show, for the benefit lines; eligibility comes from the
     participant's history as known now."""
 
-    medical_billed: Money = 0
+    medical_billed: Annotated[Money, msgspec.Meta(examples=[4_500_000])] = 0
     trips: Annotated[list[Trip], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
     stmb: Annotated[list[StmbPeriod], msgspec.Meta(max_length=60)] = msgspec.field(
         default_factory=list

@@ -150,7 +150,19 @@ Cursor = Annotated[
 ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
 IdParam = Annotated[str, Parameter(pattern=ID_PATTERN, description="The resource's id.")]
 """Ids in paths: uuids, cohort ids and accident ids given by clients."""
-OptionalId = Annotated[str | None, Parameter(pattern=ID_PATTERN)]
+CohortFilter = Annotated[
+    str | None,
+    Parameter(
+        pattern=ID_PATTERN, description="Only this cohort's.", examples=[Example(value="kph2025")]
+    ),
+]
+ParticipantFilter = Annotated[
+    str | None,
+    Parameter(
+        pattern=ID_PATTERN, description="Only this participant's.",
+        examples=[Example(value="3f1c2a9e-0b7d-5e41-9a7c-2d8e6f4b1a03")],
+    ),
+]  # fmt: skip
 MONTH_PATTERN = r"^20[2-9][0-9]-(0[1-9]|1[0-2])$"
 """A contribution month YYYY-MM (rates are known from 2020 on)."""
 Id = Annotated[
@@ -354,8 +366,16 @@ class PaymentsController(Controller):
     async def list_payments(
         self,
         request: AuthRequest,
-        cohort_id: OptionalId = None,
-        payer: Annotated[str | None, Parameter(max_length=200, pattern=PRINTABLE)] = None,
+        cohort_id: CohortFilter = None,
+        payer: Annotated[
+            str | None,
+            Parameter(
+                max_length=200,
+                pattern=PRINTABLE,
+                description="Who paid, exactly as recorded.",
+                examples=[Example(value="APBD Kabupaten Kepahiang")],
+            ),
+        ] = None,
         month: Annotated[
             str | None, Parameter(pattern=MONTH_PATTERN, description="A month paid for.")
         ] = None,
@@ -408,8 +428,8 @@ class PaymentsController(Controller):
     async def arrears(
         self,
         request: AuthRequest,
-        cohort_id: OptionalId = None,
-        participant_id: OptionalId = None,
+        cohort_id: CohortFilter = None,
+        participant_id: ParticipantFilter = None,
         as_of: AsOf = None,
         min_position: MinPosition = None,
     ) -> ArrearsReport:

@@ -17,7 +17,14 @@ from litestar.params import QueryParameter
 from services.access import Permission
 from services.api.auth import BEARER, AuthRequest, requires
 from services.api.common import MinPosition, Page, await_read_models, decode_cursor, encode_cursor
-from services.api.payments import Cursor, Limit, OptionalId, cursor_instant, scope_of
+from services.api.payments import (
+    CohortFilter,
+    Cursor,
+    Limit,
+    ParticipantFilter,
+    cursor_instant,
+    scope_of,
+)
 from services.domain.reminders import Kind
 from services.resources import db_pool
 
@@ -62,8 +69,8 @@ class RemindersController(Controller):
     async def list_reminders(
         self,
         request: AuthRequest,
-        participant_id: OptionalId = None,
-        cohort_id: OptionalId = None,
+        participant_id: ParticipantFilter = None,
+        cohort_id: CohortFilter = None,
         kind: Annotated[Kind | None, QueryParameter(description="What it reminds of.")] = None,
         reminder_state: Annotated[
             Literal["scheduled", "sent", "failed"] | None,
