@@ -124,8 +124,10 @@ class Connection:
         self._stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def request(self, message: bytes) -> tuple[int, bytes]:
-        """Send a whole request (`http_request`); the answer's status and body."""
-        if self._stream is None:
+        """Send a whole request (`http_request`); the answer's status and body. A connection
+        the server has closed meanwhile (uvicorn ends idle ones after 5 s) is opened again."""
+        if self._stream is None or self._stream[0].at_eof():
+            self.close()
             self._stream = await asyncio.open_connection(*self._address)
         reader, writer = self._stream
         writer.write(message)

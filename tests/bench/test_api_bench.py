@@ -95,15 +95,19 @@ async def test_a_side_ahead_of_its_share_waits_for_the_other() -> None:
     assert await asyncio.wait_for(waiting, 1)
 
 
-async def test_the_client_reads_by_content_length_and_reopens_a_closed_connection() -> None:
+@pytest.mark.parametrize("closing", [b"connection: close\r\n", b""], ids=["said", "unsaid"])
+async def test_the_client_reads_by_content_length_and_reopens_a_closed_connection(
+    closing: bytes,
+) -> None:
+    """The server closes after each answer, saying so or not (as uvicorn ends an idle
+    keep-alive connection)."""
     requests: list[bytes] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
         requests.append(head + await reader.readexactly(length))
-        writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: 11\r\nconnection: close\r\n\r\n"
-                     b'{"id": "1"}')  # fmt: skip
+        writer.write(b'HTTP/1.1 201 Created\r\ncontent-length: 11\r\n%s\r\n{"id": "1"}' % closing)
         await writer.drain()
         writer.close()
 
@@ -113,6 +117,7 @@ async def test_the_client_reads_by_content_length_and_reopens_a_closed_connectio
     message = http_request("POST", "/payments", f"Host: 127.0.0.1:{port}\r\n", b'{"a": 1}')
     try:
         assert await connection.request(message) == (201, b'{"id": "1"}')
+        await asyncio.sleep(0.05)
         assert await connection.request(message) == (201, b'{"id": "1"}')
     finally:
         connection.close()
