@@ -7,8 +7,8 @@ worked out when read by projections/cohorts.py), its waiting list in order, and 
 payers owe (projections/contributions.py). A read given `min_position` first waits, bounded,
 for the read models it uses to reach it.
 
-Also here, because every area's commands answer the same way: `command_result` (the events a
-command appended, read back by position) and `PROBLEMS` (the error answers for OpenAPI).
+Also here, and used by the participants area too: `command_result` (a command's answer: the
+events it appended, read back by position), `business_today`, and the parameter types.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page 
 Cursor = Annotated[
     str | None,
     QueryParameter(max_length=500, pattern=r"^[A-Za-z0-9_-]+$",
-              description="`next_cursor` of the previous page"),
+                   description="`next_cursor` of the previous page"),
 ]  # fmt: skip
 
 

@@ -98,6 +98,12 @@ ParticipantPath = Annotated[
     str, PathParameter(pattern=PARTICIPANT_ID, description="The participant's id (a UUID)")
 ]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=PRINTABLE)]
+NikPath = Annotated[
+    str,
+    PathParameter(min_length=1, max_length=32, pattern=r"^[0-9 .-]+$",
+                  description="16 digits (spaces, dots and dashes are dropped)"),
+]  # fmt: skip
+KpjPath = Annotated[str, PathParameter(pattern=r"^[0-9]{1,32}$", description="The KPJ")]
 NameFilter = Annotated[
     str | None,
     QueryParameter(min_length=1, max_length=100, pattern=PRINTABLE,
@@ -602,11 +608,13 @@ class ParticipantsController(Controller):
         self,
         data: Annotated[
             ParticipantImport,
-            Body(media_type=RequestEncodingType.MULTI_PART,
-                 description="`cohort_id` and the `file` (.csv or .xlsx)"),
+            Body(
+                media_type=RequestEncodingType.MULTI_PART,
+                description="`cohort_id` and the `file` (.csv or .xlsx)",
+            ),
         ],
         request: AuthRequest,
-    ) -> ImportResult:  # fmt: skip
+    ) -> ImportResult:
         services = api_services(request.app.state)
         cohort_id = data.cohort_id
         if not re.fullmatch(COHORT_ID, cohort_id):
@@ -781,11 +789,10 @@ class ParticipantsController(Controller):
     )  # fmt: skip
     async def by_nik(
         self,
-        nik: Annotated[str, PathParameter(min_length=1, max_length=32, pattern=r"^[0-9 .-]+$",
-                                      description="16 digits")],
+        nik: NikPath,
         request: AuthRequest,
         min_position: MinPosition = None,
-    ) -> ParticipantView:  # fmt: skip
+    ) -> ParticipantView:
         state = request.app.state
         pool = api_services(state).store.pool
         await await_read_models(pool, PARTICIPANT_READ_MODELS, min_position)
@@ -800,17 +807,19 @@ class ParticipantsController(Controller):
     @get(
         "/by-kpj/{kpj:str}", guards=[requires(Permission.PARTICIPANTS_READ)],
         summary="Find a participant by BPJS number (KPJ)",
+        description="The participant BPJS numbered so (KpjRecorded), with their standing as "
+        "of today.",
     )  # fmt: skip
     async def by_kpj(
         self,
-        kpj: Annotated[str, PathParameter(pattern=r"^[0-9]{1,32}$", description="The KPJ")],
+        kpj: KpjPath,
         request: AuthRequest,
         min_position: MinPosition = None,
-    ) -> ParticipantView:  # fmt: skip
+    ) -> ParticipantView:
         pool = api_services(request.app.state).store.pool
         await await_read_models(pool, PARTICIPANT_READ_MODELS, min_position)
-        ids = [r[0] for r in await pool.fetch(
-            "SELECT participant_id FROM rm.participants WHERE kpj = $1", kpj)]  # fmt: skip
+        found = await pool.fetch("SELECT participant_id FROM rm.participants WHERE kpj = $1", kpj)
+        ids = [r[0] for r in found]
         rows = [r for r in await participant_rows(pool, ids) if _visible(request.user, r)]
         if not rows:
             raise NotFound("participant with KPJ", kpj)
@@ -820,11 +829,17 @@ class ParticipantsController(Controller):
     @get(
         "/{participant_id:str}", guards=[requires(Permission.PARTICIPANTS_READ)],
         summary="A participant, with their standing as of today",
+        description="Status as of today in Asia/Jakarta (waitlisted with the place on the "
+        "list, active, in arrears with the amount and the day membership ends if nothing "
+        "more is paid, membership ended, left, deceased). NIK and phone are masked, and the "
+        "birth date withheld, for roles that do not need them.",
     )  # fmt: skip
     async def show(
-        self, participant_id: ParticipantPath, request: AuthRequest,
+        self,
+        participant_id: ParticipantPath,
+        request: AuthRequest,
         min_position: MinPosition = None,
-    ) -> ParticipantView:  # fmt: skip
+    ) -> ParticipantView:
         pool = api_services(request.app.state).store.pool
         await await_read_models(pool, PARTICIPANT_READ_MODELS, min_position)
         row = await _participant(pool, request.user, participant_id)
@@ -842,7 +857,7 @@ class ParticipantsController(Controller):
         request: AuthRequest,
         on: Annotated[date, QueryParameter(description="The day, e.g. of an accident")],
         min_position: MinPosition = None,
-    ) -> CoverageView:  # fmt: skip
+    ) -> CoverageView:
         pool = api_services(request.app.state).store.pool
         await await_read_models(pool, PARTICIPANT_READ_MODELS, min_position)
         row = await _participant(pool, request.user, participant_id)
@@ -868,11 +883,17 @@ class ParticipantsController(Controller):
     @get(
         "/{participant_id:str}/contributions", guards=[requires(Permission.PARTICIPANTS_READ)],
         summary="The participant's contribution months: paid, unpaid, in arrears",
+        description="Every month of every membership period as of today: due date, amount "
+        "due and paid, and whether it was paid on time, late, is in arrears (past due, still "
+        "payable), unpaid (no longer payable) or not yet due; the payments, and money held "
+        "as credit or owed back.",
     )  # fmt: skip
     async def contributions(
-        self, participant_id: ParticipantPath, request: AuthRequest,
+        self,
+        participant_id: ParticipantPath,
+        request: AuthRequest,
         min_position: MinPosition = None,
-    ) -> ContributionsView:  # fmt: skip
+    ) -> ContributionsView:
         pool = api_services(request.app.state).store.pool
         await await_read_models(pool, PARTICIPANT_READ_MODELS, min_position)
         row = await _participant(pool, request.user, participant_id)
