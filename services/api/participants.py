@@ -24,7 +24,6 @@ import hashlib
 import re
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -79,7 +78,7 @@ from services.api.common import (
 from services.api.problems import problem_response
 from services.commands import ChangeFunder, LeaveCohort, RecordKpj, RegisterWorker, Rejoin
 from services.domain.coverage import CoverageReason, is_covered
-from services.domain.errors import FieldError, NotFound, ValidationFailed
+from services.domain.errors import FieldError, NotFound
 from services.domain.nik import normalise_nik, parse_nik
 from services.domain.regions import normalise_code
 from services.participants import FUNDERS
@@ -203,13 +202,16 @@ class FunderRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     from_month: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{4}-[0-9]{2}$", examples=["2026-01"])]
 
 
-@dataclass
-class ParticipantImport:
+class ParticipantImport(msgspec.Struct, frozen=True):
     """The regency's list: CSV (comma or semicolon, UTF-8 with or without BOM) or XLSX, with
     the columns nik, nama, tanggal_lahir, jenis_kelamin, no_hp, kecamatan, desa, pekerjaan,
     penghasilan (any order)."""
 
-    cohort_id: str
+    cohort_id: Annotated[
+        str,
+        msgspec.Meta(pattern=COHORT_ID, examples=["kph2025"],
+                     description="The cohort the workers ask to join"),
+    ]  # fmt: skip
     file: UploadFile
 
 
@@ -617,8 +619,6 @@ class ParticipantsController(Controller):
     ) -> ImportResult:
         services = api_services(request.app.state)
         cohort_id = data.cohort_id
-        if not re.fullmatch(COHORT_ID, cohort_id):
-            raise ValidationFailed.one("cohort_id", "letters, digits, '_' and '.', at most 64")
         content = await data.file.read()
         name = (data.file.filename or "").lower()
         xlsx = name.endswith((".xlsx", ".xlsm")) or data.file.content_type == XLSX_MEDIA_TYPE
@@ -757,7 +757,9 @@ class ParticipantsController(Controller):
         status: Annotated[
             StatusAsOf | None, QueryParameter(description="Status as of today (Asia/Jakarta)")
         ] = None,
-        cohort_id: Annotated[str | None, QueryParameter(pattern=COHORT_ID)] = None,
+        cohort_id: Annotated[
+            str | None, QueryParameter(pattern=COHORT_ID, description="Only this cohort")
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
         min_position: MinPosition = None,
