@@ -352,6 +352,7 @@ class ProjectionRunner:
             gen.generation,
         )
         await _serve(conn, p, gen.schema_name)
+        await _analyze(conn, gen.schema_name)
         if old is not None:
             await conn.execute(f"DROP SCHEMA IF EXISTS {old['schema_name']} CASCADE")
         log.info("projection %s: generation %s took over", p.name, gen.generation)
@@ -474,6 +475,16 @@ async def _apply(
             raise
         except Exception as error:
             raise _Refused(i, event, error) from error
+
+
+async def _analyze(conn: asyncpg.Connection, schema: str) -> None:
+    """Statistics for a build's tables as it starts serving: a table filled in one go has none
+    until autovacuum comes by (if it is on), and without them the planner guesses badly."""
+    tables = await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", schema
+    )
+    for row in tables:
+        await conn.execute(f'ANALYZE {schema}."{row[0]}"')
 
 
 async def _serve(conn: asyncpg.Connection, p: Projection, schema: str) -> None:

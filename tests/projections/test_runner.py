@@ -75,6 +75,19 @@ async def store(scratch_database_url: str) -> AsyncIterator[EventStore]:
     await store.close()
 
 
+async def settled(store: EventStore) -> None:
+    """Wait until every event appended so far is below the reader's horizon: a transaction
+    left open anywhere on a shared server (another test, another database) holds it back."""
+    import asyncio
+
+    latest = await store.pool.fetchval("SELECT max(position) FROM events")
+    for _ in range(500):
+        if await store.head() >= (latest or 0):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the log's horizon did not reach the last append within 10 s")
+
+
 async def kpj(store: EventStore, participant: str, number: str) -> None:
     await store.append(
         f"participant-{participant}", [KpjRecorded(participant_id=participant, kpj=number)], ANY,
@@ -92,6 +105,7 @@ async def test_applies_in_batches_and_keeps_the_checkpoint(store: EventStore) ->
     await runner.prepare()
     for i in range(7):
         await kpj(store, f"p{i}", f"{i:011d}")
+    await settled(store)
     assert await runner.run("kpj_book") == 7
     assert await book(store) == {f"p{i}": f"{i:011d}" for i in range(7)}
     assert await runner.run("kpj_book") == 0  # nothing twice
@@ -107,6 +121,7 @@ async def test_a_refused_event_stops_that_projection_only(store: EventStore) -> 
     await kpj(store, "b", "refuse")
     await kpj(store, "c", "3")
     await store.append("cohort-x", [CohortOpened(cohort_id="x")], ANY, context=ACTOR)
+    await settled(store)
     await runner.run_all()
     assert await book(store) == {"a": "1"}  # applied up to the refused event, not past it
     assert await store.pool.fetchval("SELECT count(*) FROM rm.open_count") == 1
@@ -126,6 +141,7 @@ async def test_rebuild_builds_beside_and_takes_over(store: EventStore) -> None:
     await runner.prepare()
     for i in range(5):
         await kpj(store, f"p{i}", str(i))
+    await settled(store)
     await runner.run("kpj_book")
     seen: list[int] = []
     generation = await runner.rebuild("kpj_book", progress=seen.append)
@@ -142,10 +158,12 @@ async def test_a_new_version_serves_the_old_until_caught_up(store: EventStore) -
     await old.prepare()
     for i in range(5):
         await kpj(store, f"p{i}", str(i))
+    await settled(store)
     await old.run("kpj_book")
     new = ProjectionRunner(store, [KpjBookV2()], batch_size=2)
     await new.prepare()
     await kpj(store, "late", str(uuid4()))
+    await settled(store)
     result = await new.step("kpj_book", 2)  # one page of the new build: not caught up
     assert not result.caught_up
     assert len(await book(store)) == 5  # readers still see the old, complete version
@@ -162,5 +180,6 @@ async def test_two_runners_never_apply_a_page_twice(store: EventStore) -> None:
     await runner.prepare()
     for i in range(20):
         await store.append(f"cohort-{i}", [CohortOpened(cohort_id=str(i))], ANY, context=ACTOR)
+    await settled(store)
     applied = await asyncio.gather(*(runner.run("open_count") for _ in range(4)))
     assert sum(applied) == 20
