@@ -42,6 +42,7 @@ from projections.participants import (
     Standing,
     StatusAsOf,
     contributions_of,
+    participant_row,
     participant_rows,
     standing,
 )
@@ -384,10 +385,10 @@ async def _participant(
     pool: asyncpg.Pool, principal: Principal, participant_id: str
 ) -> dict[str, Any]:
     """The participant's row (with their waiting list position), if this user may see it."""
-    rows = await participant_rows(pool, [participant_id])
-    if not rows or not _visible(principal, rows[0]):
+    row = await participant_row(pool, participant_id)
+    if row is None or not _visible(principal, row):
         raise NotFound("participant", participant_id)
-    return rows[0]
+    return row
 
 
 def _nik_hasher(state: State) -> LookupHasher:
@@ -801,10 +802,10 @@ class ParticipantsController(Controller):
         today = business_today()
         parse_nik(nik, today)
         nik_hash = _nik_hasher(state).nik(normalise_nik(nik))
-        rows = await participant_rows(pool, [participant_id_for(nik_hash)])
-        if not rows or rows[0]["nik_hash"] != nik_hash or not _visible(request.user, rows[0]):
+        row = await participant_row(pool, participant_id_for(nik_hash))
+        if row is None or row["nik_hash"] != nik_hash or not _visible(request.user, row):
             raise NotFound("participant", mask_nik(normalise_nik(nik)))
-        return participant_view(rows[0], request.user, today)
+        return participant_view(row, request.user, today)
 
     @get(
         "/by-kpj/{kpj:str}", guards=[requires(Permission.PARTICIPANTS_READ)],
