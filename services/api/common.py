@@ -77,10 +77,12 @@ async def await_read_models(
     patience: float = MAX_WAIT_SECONDS,
 ) -> None:
     """Return once the active builds of `projections` have applied the log up to
-    `min_position`; 503 (with Retry-After) when they have not within `patience` seconds."""
+    `min_position`; 503 (with Retry-After) when they have not within `patience` seconds, and
+    422 at once for a position no event of the log has (no command returned it)."""
     if min_position is None:
         return
     deadline = time.monotonic() + patience
+    checked_log = False
     while True:
         behind = await pool.fetchval(
             """SELECT count(*) FROM unnest($1::text[]) AS wanted(name)
@@ -92,6 +94,15 @@ async def await_read_models(
         )
         if not behind:
             return
+        if not checked_log:
+            checked_log = True
+            last = await pool.fetchval("SELECT max(position) FROM events")
+            if last is None or min_position > last:
+                raise problem(
+                    422, "unknown-position", "No such position",
+                    f"min_position {min_position} is past the last event of the log "
+                    f"({last or 0}): pass the position a command returned",
+                )  # fmt: skip
         if time.monotonic() >= deadline:
             raise problem(
                 503, "read-model-behind", "Read model not up to date yet",

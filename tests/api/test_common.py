@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from litestar import Request
 from litestar.plugins.problem_details import ProblemDetailsException
 
-from events.store import EventStore
+from events.catalog import KpjRecorded
+from events.store import ANY, Context, EventStore
 from services.access import Principal, Role
 from services.api.common import (
     MAX_POSITION,
@@ -34,8 +35,14 @@ from services.api.common import (
 
 @pytest.fixture
 async def projection(api_store: EventStore) -> AsyncIterator[str]:
-    """A read model of the test's own in projection_generations, serving up to position 100."""
+    """A read model of the test's own in projection_generations, serving up to position 100
+    (of a log that has events further on: positions are (xid << 20) + index)."""
     name = f"test_common_{uuid4().hex[:8]}"
+    participant = f"test-common-{uuid4().hex[:8]}"
+    await api_store.append(
+        f"participant-{participant}", [KpjRecorded(participant_id=participant, kpj="1")], ANY,
+        context=Context(actor="test:common"),
+    )  # fmt: skip
     await api_store.pool.execute(
         """INSERT INTO projection_generations (name, generation, version, schema_name, state,
                position) VALUES ($1, 1, 1, $2, 'active', 100)""",
@@ -84,6 +91,19 @@ async def test_a_read_model_still_behind_is_a_503_with_retry_after(
     # a projection without a serving build is behind too
     with pytest.raises(ProblemDetailsException):
         await await_read_models(api_store.pool, [projection, "no_such_model"], 1, patience=0.05)
+
+
+async def test_a_position_past_the_log_is_refused_at_once(
+    api_store: EventStore, projection: str
+) -> None:
+    last = await api_store.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+    began = time.monotonic()
+    with pytest.raises(ProblemDetailsException) as unknown:
+        await await_read_models(api_store.pool, [projection], last + 1_000)
+    assert time.monotonic() - began < 1  # no waiting for what can never come
+    assert (unknown.value.status_code, unknown.value.type_) == (
+        422, "urn:jaga:problem:unknown-position",
+    )  # fmt: skip
 
 
 # -- Idempotency-Key -------------------------------------------------------------------------------
