@@ -49,7 +49,7 @@ from services.domain.errors import DomainError, Duplicate, FieldError, NotFound,
 from services.domain.nik import check_identity, normalise_nik, parse_nik
 from services.domain.policy import Policy
 from services.domain.rates import MIN_DECLARED_INCOME
-from services.domain.regions import Regions
+from services.domain.regions import Regions, normalise_code
 from services.membership import history_of
 from services.streams import cohort_stream, participant_stream
 
@@ -215,8 +215,9 @@ class Registrar:
             participant_id=participant_id_for(nik_hash), cohort_id=command.cohort_id, nik=nik,
             nik_hash=nik_hash, name=command.name.strip(),
             birth_date=command.birth_date.isoformat(), sex=command.sex,
-            phone=re.sub(r"[\s\-]", "", command.phone), kecamatan=command.kecamatan,
-            desa=command.desa, occupation=command.occupation,
+            phone=re.sub(r"[\s\-]", "", command.phone),
+            kecamatan=normalise_code(command.kecamatan), desa=normalise_code(command.desa),
+            occupation=command.occupation,
             declared_income=command.declared_income, priority=command.priority,
             policy_version=self._policy.version,
         )  # fmt: skip

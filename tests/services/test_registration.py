@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time
+from uuid import uuid4
 
 import msgspec
 import pytest
@@ -45,6 +46,21 @@ async def test_a_worker_registers_into_a_free_slot(
     assert events[0].actor == "registrar:ani"
     assert registered.policy_version == "2025.1"
     assert events[1].data.enrolled_on == date(2025, 10, 6)  # type: ignore[attr-defined]
+
+
+async def test_region_codes_are_stored_in_their_official_form(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    """A spreadsheet's "170801" and a form's "17.08.01" are the same kecamatan: stored one way,
+    so that kecamatan-scoped officers find every worker of theirs."""
+    cohort_id = await open_cohort(registrar, admin, quota=5)
+    typed = worker(cohort_id, 7000 + uuid4().int % 2000)  # a NIK no other test registers
+    command = msgspec.structs.replace(
+        typed, kecamatan=typed.kecamatan.replace(".", ""), desa=typed.desa.replace(".", " ")
+    )
+    registration = await registrar.register(command, admin)
+    (first, *_) = await domain_store.read_stream(participant_stream(registration.participant_id))
+    assert (first.data.kecamatan, first.data.desa) == (typed.kecamatan, typed.desa)  # type: ignore[attr-defined]
 
 
 async def test_the_same_nik_twice_is_a_duplicate_naming_the_participant(
