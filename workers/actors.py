@@ -161,9 +161,14 @@ async def _started(target: str) -> None:
 # -- catching up ---------------------------------------------------------------------------
 
 _HELD_BACK = """SELECT EXISTS (
-    SELECT 1 FROM projection_generations g JOIN events e ON e.position > g.position
+    SELECT 1 FROM projection_generations g,
+    LATERAL (SELECT 1 FROM events e
+             WHERE e.position > g.position AND e.event_type = ANY($3::text[])
+             ORDER BY e.position LIMIT 1) later
     WHERE g.name = $1 AND g.version = $2 AND g.state IN ('active', 'building')
-      AND g.error IS NULL AND e.event_type = ANY($3::text[]))"""
+      AND g.error IS NULL)"""
+"""Is anything this projection consumes committed past a checkpoint? Walked along the
+position index from the checkpoint (a plain join was planned as a scan of the whole log)."""
 
 
 async def catch_up(runner: ProjectionRunner, name: str) -> int:
