@@ -55,7 +55,11 @@ from services.access import (
 from services.api import api_services, problem
 from services.api.auth import BEARER, AuthRequest, requires
 from services.api.common import (
+    EARLIEST,
+    LATEST,
     MAX_POSITION,
+    Cursor,
+    Limit,
     MinPosition,
     await_read_models,
     decode_cursor,
@@ -72,9 +76,6 @@ from services.domain.policy import DEFAULT_POLICY
 from services.streams import participant_stream
 
 TIMELINE = "audit_timeline"
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2099, 12, 31)
-"""Business dates and instants an audit may ask about (the programme's lifetime, generously)."""
 EXPORT_PAGE = 500
 """Events read per query of an export; the response streams page by page."""
 SUBJECT_KINDS = ("participant", "claim", "cohort", "accident", "payment")
@@ -117,17 +118,6 @@ KnownAt = Annotated[
         description="Instant with a time zone: only events Jaga had recorded by then count "
         "(what was known at that moment); absent: now",
         examples=[Example(value="2026-01-05T09:00:00+07:00")],
-    ),
-]
-Limit = Annotated[
-    int, Parameter(ge=1, le=200, description="Items per page", examples=[Example(value=50)])
-]
-Cursor = Annotated[
-    str | None,
-    Parameter(
-        max_length=200,
-        description="`next_cursor` of the previous page",
-        examples=[Example(value="WzY4NzkzMDIzODQyNTQ5Nzdd")],
     ),
 ]
 After = Annotated[

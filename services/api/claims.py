@@ -54,35 +54,28 @@ from services.accidents import AccidentKind, Outcome
 from services.api import ApiServices, api_services
 from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.common import (
-    CommandResult,
-    MinPosition,
-    Page,
-    Resource,
-    await_read_models,
-    decode_cursor,
-    encode_cursor,
-    idempotent,
-)
-from services.api.payments import (
-    DUPLICATE,
-    ILLEGAL,
     MULTILINE,
-    NOT_FOUND,
     PRINTABLE,
-    REFUSED,
-    AsOf,
+    CommandResult,
     Cursor,
     Id,
     IdParam,
     Limit,
-    Money,
+    MinPosition,
+    Page,
+    Resource,
+    await_read_models,
     bad_cursor,
+    business_today,
     check_day,
     check_past_instant,
     cursor_instant,
+    decode_cursor,
+    encode_cursor,
+    idempotent,
     scope_of,
-    today,
 )
+from services.api.payments import DUPLICATE, ILLEGAL, NOT_FOUND, REFUSED, AsOf, Money
 from services.claim_decider import (
     ClaimCommand,
     ClaimState,
@@ -845,7 +838,7 @@ class ClaimsController(Controller):
         min_position: MinPosition = None,
     ) -> ClaimPage:
         check_day(as_of, "as_of")
-        day = as_of or today()
+        day = as_of or business_today()
         pool = db_pool(request.app.state)
         await await_read_models(pool, _BOARD, min_position)
         after = decode_cursor(cursor, width=3)
@@ -904,7 +897,7 @@ class ClaimsController(Controller):
         min_position: MinPosition = None,
     ) -> ClaimDetail:
         check_day(as_of, "as_of")
-        day = as_of or today()
+        day = as_of or business_today()
         pool = db_pool(request.app.state)
         await await_read_models(pool, _BOARD, min_position)
         row = await pool.fetchrow(

@@ -6,15 +6,11 @@ dashboard (quota used, waiting list, amount due and paid per month against the a
 worked out when read by projections/cohorts.py), its waiting list in order, and what its
 payers owe (projections/contributions.py). A read given `min_position` first waits, bounded,
 for the read models it uses to reach it.
-
-Also here, and used by the participants area too: `command_result` (a command's answer: the
-events it appended, read back by position), `business_today`, and the parameter types.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -24,21 +20,28 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from projections.cohorts import budget_of
 from projections.contributions import Dues, dues_of
-from services.access import Permission, Principal
-from services.api import api_services, problem
+from services.access import Permission
+from services.api import api_services
 from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.common import (
+    PRINTABLE,
     CommandResult,
+    Cursor,
+    Limit,
     MinPosition,
     Resource,
     await_read_models,
+    bad_cursor,
+    business_today,
+    command_result,
     decode_cursor,
     encode_cursor,
     idempotent,
+    scope_of,
 )
 from services.api.problems import problem_response
 from services.commands import CloseCohort, CreateCohort, OpenCohort, RollOverCohort
-from services.domain.calendar import Month, business_date
+from services.domain.calendar import Month
 from services.domain.errors import FieldError, NotFound, ValidationFailed
 from services.domain.policy import DEFAULT_POLICY
 
@@ -48,8 +51,6 @@ MAX_COVERAGE_MONTHS = 60
 """A coverage period longer than this is a typing error (a dashboard lists every month)."""
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-"""Free text: no control characters (a NUL would stop a read model that stores the text)."""
 COHORT_ID = r"^[A-Za-z0-9_.]{1,64}$"
 
 CohortId = Annotated[
@@ -76,12 +77,6 @@ Allocation = Annotated[
                  description="Rupiah budgeted for the coverage period"),
 ]  # fmt: skip
 Programme = Literal["JKK", "JKM", "JHT"]
-Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page (at most 200)")]
-Cursor = Annotated[
-    str | None,
-    QueryParameter(max_length=500, pattern=r"^[A-Za-z0-9_-]+$",
-                   description="`next_cursor` of the previous page"),
-]  # fmt: skip
 
 
 # -- refusals in OpenAPI (services/api/problems.py adds those every route shares) ----------
@@ -96,39 +91,6 @@ NOT_NOW = problem_response(
 INVALID_COHORT = problem_response(
     422, "validation-failed", "Invalid input", "coverage_end: must come after coverage_start"
 )
-
-
-# -- command results -------------------------------------------------------------------------
-
-
-TRANSACTION_BITS = 20
-"""A position is the writing transaction's id shifted this many bits left plus the event's
-index in the transaction (events/sql/0001_event_log.sql)."""
-
-
-async def command_result(
-    pool: asyncpg.Pool, resource: Resource, streams: Sequence[str], position: int
-) -> CommandResult:
-    """The answer to a command that appended to `streams` in the transaction of `position`
-    (0: nothing appended): the types of its events, read back in one range scan of that
-    transaction's positions, and the position of the last one to wait for."""
-    if not position:
-        return CommandResult(position=0, resource=resource, events=[])
-    first = position >> TRANSACTION_BITS << TRANSACTION_BITS
-    rows = await pool.fetch(
-        """SELECT position, event_type FROM events
-           WHERE position BETWEEN $1 AND $2 AND stream_id = ANY($3::text[]) ORDER BY position""",
-        first,
-        first + (1 << TRANSACTION_BITS) - 1,
-        list(streams),
-    )
-    last = rows[-1]["position"] if rows else position
-    return CommandResult(position=last, resource=resource, events=[r[1] for r in rows])
-
-
-def business_today() -> date:
-    """Today in Asia/Jakarta: the date standings, arrears and dues are worked out for."""
-    return business_date(datetime.now(UTC))
 
 
 # -- bodies ----------------------------------------------------------------------------------
@@ -306,11 +268,6 @@ ORDER BY position LIMIT $6"""
 """A page of a waiting list. Positions are counted over the whole list, so a kecamatan-scoped
 user sees the true places of their own people; pages continue after the sort key (not the
 position), so a promotion between two pages neither repeats nor skips anyone."""
-
-
-def scope_of(principal: Principal) -> list[str] | None:
-    """The kecamatan a user's lists are limited to (None: the whole regency)."""
-    return sorted(principal.kecamatan) if principal.kecamatan else None
 
 
 class CohortsController(Controller):
@@ -519,7 +476,7 @@ def _dues_key(dues: Dues) -> tuple[bool, str]:
 def _int(value: object) -> int:
     """A position from a cursor; anything else was not made by this API."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
-        raise problem(400, "bad-cursor", "Bad cursor", "the cursor is not one this API returned")
+        raise bad_cursor()
     return value
 
 

@@ -7,6 +7,7 @@ cursors. One way to do each, so that every endpoint behaves the same.
 - `Idempotency-Key`: the first response to a key is kept (per user) and returned again for a
   repeat of the same request; the same key with another request is refused (422).
 - Lists page with opaque cursors (keyset pagination, never OFFSET).
+- The parameter types and input guards several areas use (free text, ids, dates, scope).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import binascii
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
@@ -24,8 +26,12 @@ import msgspec
 from litestar import Request
 from litestar.openapi.spec import Example
 from litestar.params import Parameter
+from litestar.plugins.problem_details import ProblemDetailsException
 
+from services.access import Principal
 from services.api import problem
+from services.domain.calendar import business_date
+from services.domain.errors import ValidationFailed
 
 T = TypeVar("T")
 
@@ -50,6 +56,31 @@ class CommandResult(msgspec.Struct, frozen=True, kw_only=True):
     resource: Resource
     events: Annotated[list[str], msgspec.Meta(examples=[["PaymentRecorded", "ContributionPaid"]])]
     """The types of the events the command appended (empty when it changed nothing)."""
+
+
+TRANSACTION_BITS = 20
+"""A position is the writing transaction's id shifted this many bits left plus the event's
+index in the transaction (events/sql/0001_event_log.sql)."""
+
+
+async def command_result(
+    pool: asyncpg.Pool, resource: Resource, streams: Sequence[str], position: int
+) -> CommandResult:
+    """The answer to a command that appended to `streams` in the transaction of `position`
+    (0: nothing appended): the types of its events, read back in one range scan of that
+    transaction's positions, and the position of the last one to wait for."""
+    if not position:
+        return CommandResult(position=0, resource=resource, events=[])
+    first = position >> TRANSACTION_BITS << TRANSACTION_BITS
+    rows = await pool.fetch(
+        """SELECT position, event_type FROM events
+           WHERE position BETWEEN $1 AND $2 AND stream_id = ANY($3::text[]) ORDER BY position""",
+        first,
+        first + (1 << TRANSACTION_BITS) - 1,
+        list(streams),
+    )
+    last = rows[-1]["position"] if rows else position
+    return CommandResult(position=last, resource=resource, events=[r[1] for r in rows])
 
 
 MAX_POSITION = 2**63 - 1
@@ -187,6 +218,21 @@ async def idempotent(
 
 # -- cursors -------------------------------------------------------------------------------------
 
+Limit = Annotated[
+    int,
+    Parameter(
+        ge=1, le=200, description="Items per page (at most 200)", examples=[Example(value=50)]
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Parameter(
+        max_length=500, pattern=r"^[A-Za-z0-9_-]+$",
+        description="`next_cursor` of the previous page",
+        examples=[Example(value="WzY4NzkzMDIzODQyNTQ5Nzdd")],
+    ),
+]  # fmt: skip
+
 
 class Page(msgspec.Struct, frozen=True):
     """One page of a list; pass `next_cursor` as `cursor` for the next (null: the last page)."""
@@ -219,8 +265,24 @@ def decode_cursor(
         or not all(_scalar(part) for part in key)
         or (kinds is not None and not all(map(_of_kind, key, kinds)))
     ):
-        raise problem(400, "bad-cursor", "Bad cursor", "the cursor is not one this API returned")
+        raise bad_cursor()
     return key
+
+
+def bad_cursor() -> ProblemDetailsException:
+    """The problem for a cursor this API did not make."""
+    return problem(400, "bad-cursor", "Bad cursor", "the cursor is not one this API returned")
+
+
+def cursor_instant(value: Any) -> datetime:
+    """A timestamp from a cursor (400 when it is not one)."""
+    try:
+        instant = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        instant = None
+    if instant is None or instant.utcoffset() is None:
+        raise bad_cursor()
+    return instant
 
 
 def _scalar(part: object) -> bool:
@@ -231,3 +293,64 @@ def _scalar(part: object) -> bool:
 
 def _of_kind(part: object, kind: type) -> bool:
     return isinstance(part, kind) and (kind is bool or not isinstance(part, bool))
+
+
+# -- input shared by the areas -------------------------------------------------------------------
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+"""One line of free text: no control characters (a NUL cannot be stored in a read model)."""
+MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+"""Free text that may run over lines (a chronology, a statement)."""
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+"""Ids given in paths and bodies: uuids, cohort ids and accident ids given by clients."""
+IdParam = Annotated[str, Parameter(pattern=ID_PATTERN, description="The resource's id.")]
+Id = Annotated[
+    str, msgspec.Meta(pattern=ID_PATTERN, examples=["3f1c2a9e-0b7d-5e41-9a7c-2d8e6f4b1a03"])
+]
+CohortFilter = Annotated[
+    str | None,
+    Parameter(
+        pattern=ID_PATTERN, description="Only this cohort's.", examples=[Example(value="kph2025")]
+    ),
+]
+ParticipantFilter = Annotated[
+    str | None,
+    Parameter(
+        pattern=ID_PATTERN, description="Only this participant's.",
+        examples=[Example(value="3f1c2a9e-0b7d-5e41-9a7c-2d8e6f4b1a03")],
+    ),
+]  # fmt: skip
+
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+"""Business dates outside are typing errors (and would overflow calendar arithmetic)."""
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def business_today() -> date:
+    """Today in Asia/Jakarta: the business date reads are worked out for by default."""
+    return business_date(datetime.now(UTC))
+
+
+def check_day(value: date | None, field: str) -> None:
+    """422 for a business date outside EARLIEST..LATEST."""
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise ValidationFailed.one(field, f"{value} is not between {EARLIEST} and {LATEST}")
+
+
+def check_past_instant(value: datetime | None, field: str) -> None:
+    """An instant that already happened (allowing for clock skew), from 2000 on."""
+    if value is None:
+        return
+    if value.utcoffset() is None:
+        raise ValidationFailed.one(field, "an instant with its time zone")
+    if value < datetime(EARLIEST.year, 1, 1, tzinfo=UTC):
+        raise ValidationFailed.one(field, f"{value.isoformat()} is before {EARLIEST}")
+    if value > datetime.now(UTC) + _CLOCK_SKEW:
+        raise ValidationFailed.one(field, f"{value.isoformat()} is in the future")
+
+
+def scope_of(principal: Principal) -> list[str] | None:
+    """The kecamatan codes a user's lists are limited to, for SQL (`= ANY`); None: the whole
+    regency."""
+    return sorted(principal.kecamatan) if principal.kecamatan else None

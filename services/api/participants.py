@@ -57,24 +57,21 @@ from services.access import (
 )
 from services.api import api_services, problem
 from services.api.auth import BEARER, AuthRequest, context_of, requires
-from services.api.cohorts import (
-    COHORT_ID,
+from services.api.cohorts import COHORT_ID, Name
+from services.api.common import (
     PRINTABLE,
+    CommandResult,
     Cursor,
     Limit,
-    Name,
-    business_today,
-    command_result,
-    scope_of,
-)
-from services.api.common import (
-    CommandResult,
     MinPosition,
     Resource,
     await_read_models,
+    business_today,
+    command_result,
     decode_cursor,
     encode_cursor,
     idempotent,
+    scope_of,
 )
 from services.api.problems import problem_response
 from services.commands import ChangeFunder, LeaveCohort, RecordKpj, RegisterWorker, Rejoin
@@ -111,7 +108,9 @@ NameFilter = Annotated[
 ]  # fmt: skip
 CodeFilter = Annotated[
     str | None,
-    QueryParameter(max_length=32, pattern=PRINTABLE, description="Official code (17.08.01)"),
+    QueryParameter(
+        min_length=1, max_length=32, pattern=PRINTABLE, description="Official code (17.08.01)"
+    ),
 ]
 COMPUTED_STATUSES = ("active", "in_arrears", "membership_ended")
 """Statuses that depend on today: the row says 'enrolled', `standing` says which."""

@@ -13,48 +13,51 @@ participants, a self-paying participant's arrears).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 import asyncpg
 import msgspec
 from litestar import Controller, get, post
 from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter
-from litestar.plugins.problem_details import ProblemDetailsException
 
 from events.catalog import PaymentRecorded
 from projections.contributions import Dues, dues
 from services.access import Permission, Principal
-from services.api import api_services, problem
+from services.api import api_services
 from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.common import (
+    EARLIEST,
+    LATEST,
+    PRINTABLE,
+    CohortFilter,
     CommandResult,
+    Cursor,
+    Id,
+    IdParam,
+    Limit,
     MinPosition,
     Page,
+    ParticipantFilter,
     Resource,
     await_read_models,
+    business_today,
+    check_day,
+    check_past_instant,
+    cursor_instant,
     decode_cursor,
     encode_cursor,
     idempotent,
+    scope_of,
 )
 from services.api.problems import problem_response
 from services.commands import PayContributions, ReversePayment
 from services.contributions import MAX_MONTHS, Receipt, payment_stream
-from services.domain.calendar import business_date
 from services.domain.errors import NotFound, ValidationFailed
 from services.resources import db_pool
 
-# -- shared by the payments, claims and reminders areas ------------------------------------------
-
-PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
-"""One line of free text: no control characters (a NUL cannot be stored)."""
-MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-"""Free text that may run over lines (a chronology, a statement)."""
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2099, 12, 31)
-"""Dates outside are typing errors (and would overflow calendar arithmetic)."""
-_CLOCK_SKEW = timedelta(minutes=5)
+# -- shared by the payments and claims areas -----------------------------------------------------
 
 DUPLICATE = problem_response(
     409, "duplicate", "Already exists",
@@ -68,11 +71,6 @@ REFUSED = problem_response(
     422, "validation-failed", "Invalid input", "paid_at: 2026-12-01T09:00:00+07:00 is in the future"
 )
 NOT_FOUND = problem_response(404, "not-found", "Not found", "cohort 'kph2025' not found")
-
-
-def scope_of(principal: Principal) -> list[str] | None:
-    """The kecamatan codes a user is limited to, for SQL (`= ANY`); None: the whole regency."""
-    return sorted(principal.kecamatan) if principal.kecamatan else None
 
 
 async def check_participants_in_scope(
@@ -95,44 +93,6 @@ async def check_participants_in_scope(
             raise NotFound("participant", pid)
 
 
-def today() -> date:
-    """Today in Jakarta: the business date reads are computed for by default."""
-    return business_date(datetime.now(UTC))
-
-
-def check_day(value: date | None, field: str) -> None:
-    if value is not None and not EARLIEST <= value <= LATEST:
-        raise ValidationFailed.one(field, f"{value} is not between {EARLIEST} and {LATEST}")
-
-
-def check_past_instant(value: datetime | None, field: str) -> None:
-    """An instant that already happened (allowing for clock skew), from 2000 on."""
-    if value is None:
-        return
-    if value.utcoffset() is None:
-        raise ValidationFailed.one(field, "an instant with its time zone")
-    if value < datetime(EARLIEST.year, 1, 1, tzinfo=UTC):
-        raise ValidationFailed.one(field, f"{value.isoformat()} is before {EARLIEST}")
-    if value > datetime.now(UTC) + _CLOCK_SKEW:
-        raise ValidationFailed.one(field, f"{value.isoformat()} is in the future")
-
-
-def bad_cursor() -> ProblemDetailsException:
-    """The problem for a cursor this API did not make (as services.api.common answers it)."""
-    return problem(400, "bad-cursor", "Bad cursor", "the cursor is not one this API returned")
-
-
-def cursor_instant(value: Any) -> datetime:
-    """A timestamp from a cursor (400 when it is not one)."""
-    try:
-        instant = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        instant = None
-    if instant is None or instant.utcoffset() is None:
-        raise bad_cursor()
-    return instant
-
-
 AsOf = Annotated[
     date | None,
     Parameter(
@@ -141,33 +101,8 @@ AsOf = Annotated[
         examples=[Example(value="2025-12-31")],
     ),
 ]  # fmt: skip
-Limit = Annotated[int, Parameter(ge=1, le=200, description="Items per page (at most 200).")]
-Cursor = Annotated[
-    str | None,
-    Parameter(max_length=500, pattern=r"^[A-Za-z0-9_-]+$",
-              description="`next_cursor` of the previous page."),
-]  # fmt: skip
-ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
-IdParam = Annotated[str, Parameter(pattern=ID_PATTERN, description="The resource's id.")]
-"""Ids in paths: uuids, cohort ids and accident ids given by clients."""
-CohortFilter = Annotated[
-    str | None,
-    Parameter(
-        pattern=ID_PATTERN, description="Only this cohort's.", examples=[Example(value="kph2025")]
-    ),
-]
-ParticipantFilter = Annotated[
-    str | None,
-    Parameter(
-        pattern=ID_PATTERN, description="Only this participant's.",
-        examples=[Example(value="3f1c2a9e-0b7d-5e41-9a7c-2d8e6f4b1a03")],
-    ),
-]  # fmt: skip
 MONTH_PATTERN = r"^20[2-9][0-9]-(0[1-9]|1[0-2])$"
 """A contribution month YYYY-MM (rates are known from 2020 on)."""
-Id = Annotated[
-    str, msgspec.Meta(pattern=ID_PATTERN, examples=["3f1c2a9e-0b7d-5e41-9a7c-2d8e6f4b1a03"])
-]
 MonthText = Annotated[str, msgspec.Meta(pattern=MONTH_PATTERN, examples=["2025-10"])]
 Money = Annotated[int, msgspec.Meta(ge=0, le=10**15, description="Rupiah, whole.")]
 
@@ -436,7 +371,7 @@ class PaymentsController(Controller):
         if cohort_id is None and participant_id is None:
             raise ValidationFailed.one("cohort_id", "name a cohort or a participant")
         check_day(as_of, "as_of")
-        day = as_of or today()
+        day = as_of or business_today()
         pool = db_pool(request.app.state)
         await await_read_models(pool, ["participant_status"], min_position)
         rows = await pool.fetch(

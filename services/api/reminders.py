@@ -16,13 +16,17 @@ from litestar.params import QueryParameter
 
 from services.access import Permission
 from services.api.auth import BEARER, AuthRequest, requires
-from services.api.common import MinPosition, Page, await_read_models, decode_cursor, encode_cursor
-from services.api.payments import (
+from services.api.common import (
     CohortFilter,
     Cursor,
     Limit,
+    MinPosition,
+    Page,
     ParticipantFilter,
+    await_read_models,
     cursor_instant,
+    decode_cursor,
+    encode_cursor,
     scope_of,
 )
 from services.domain.reminders import Kind

@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from events.store import EventStore
-from services.api.cohorts import business_today
+from services.api.common import business_today
 from services.domain.calendar import Month
 from services.domain.rates import contribution_due
 from tests.api.conftest import Officer, worker

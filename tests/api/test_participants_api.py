@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from events.store import Context, EventStore
 from services import bootstrap
 from services.access import mask_nik, mask_phone
-from services.api.cohorts import business_today
+from services.api.common import business_today
 from services.api.participants import FunderRequest, LeaveRequest
 from services.commands import PayContributions
 from services.config import Settings
