@@ -613,14 +613,10 @@ class AuditController(Controller):
         as_of: AsOf = None,
         known_at: KnownAt = None,
     ) -> ParticipantAsOf:
-        store = api_services(request.app.state).store
-        day, known = _when(as_of, known_at)
         stream = participant_stream(participant_id)
-        recorded = await store.read_stream(stream, as_known_at=known)
-        events = as_of_known(recorded, day, known, "participant", participant_id)
-        first = events[0].data
-        kecamatan = first.kecamatan if isinstance(first, ParticipantRegistered) else None
-        _in_scope_or_absent(request.user, kecamatan, "participant", participant_id)
+        events, day, known = await _replayed(
+            request, stream, "participant", participant_id, as_of, known_at
+        )
         return participant_as_of(participant_id, events, day, known)
 
     @get(
@@ -643,15 +639,8 @@ class AuditController(Controller):
         as_of: AsOf = None,
         known_at: KnownAt = None,
     ) -> ClaimAsOf:
-        store = api_services(request.app.state).store
-        day, known = _when(as_of, known_at)
-        recorded = await store.read_stream(claim_stream(claim_id), as_known_at=known)
-        events = as_of_known(recorded, day, known, "claim", claim_id)
-        if request.user.kecamatan:
-            filed = events[0].data
-            participant = filed.participant_id if isinstance(filed, ClaimFiled) else ""
-            kecamatan = await _kecamatan_of(store, participant)
-            _in_scope_or_absent(request.user, kecamatan, "claim", claim_id)
+        stream = claim_stream(claim_id)
+        events, day, known = await _replayed(request, stream, "claim", claim_id, as_of, known_at)
         return claim_as_of(claim_id, events, day, known)
 
     @get(
@@ -802,17 +791,30 @@ def _when(day: date | None, known_at: datetime | None) -> tuple[date, datetime]:
     return (day or business_date(now)), (known_at or now)
 
 
-def as_of_known(
-    recorded: list[RecordedEvent[Event]], day: date, known: datetime, kind: str, key: str
-) -> list[RecordedEvent[Event]]:
-    """The events of a replay; 404 naming the cut when none is left."""
+async def _replayed(
+    request: AuthRequest,
+    stream_id: str,
+    kind: str,
+    key: str,
+    on: date | None,
+    known_at: datetime | None,
+) -> tuple[list[RecordedEvent[Event]], date, datetime]:
+    """The events of a participant's or claim's replay, with its business date and instant:
+    404 naming the cut when none is left, and (as if absent) for a scoped user when the
+    participant concerned lives elsewhere."""
+    store = api_services(request.app.state).store
+    day, known = _when(on, known_at)
+    recorded = await store.read_stream(stream_id, as_known_at=known)
     events = as_of(recorded, day)
     if not events:
         raise problem(
             404, "not-found", "Not found",
             f"{kind} {key!r} has no events as of {day} known at {known.isoformat()}",
         )  # fmt: skip
-    return events
+    if request.user.kecamatan:
+        kecamatan = await _kecamatan_in(store, events[0].data)
+        _in_scope_or_absent(request.user, kecamatan, kind, key)
+    return events, day, known
 
 
 def _event_types(types: list[str] | None) -> list[str] | None:
@@ -878,25 +880,21 @@ async def _check_scope(principal: Principal, store: EventStore, stream_id: str |
     kecamatan (404 for others, as if absent); the rest needs regency-wide scope (403)."""
     if not principal.kecamatan:
         return
-    category, _, subject = (stream_id or "").partition("-")
+    category = (stream_id or "").partition("-")[0]
     if stream_id is None or category not in _SCOPED_STREAMS:
         raise _regency_wide(principal)
-    participant = subject
-    if category == "claim":
-        filed = await store.read_stream(stream_id, up_to=1)
-        first = filed[0].data if filed else None
-        participant = first.participant_id if isinstance(first, ClaimFiled) else ""
-    kecamatan = await _kecamatan_of(store, participant)
+    first = await store.read_stream(stream_id, up_to=1)
+    kecamatan = await _kecamatan_in(store, first[0].data) if first else None
     _in_scope_or_absent(principal, kecamatan, "stream", stream_id)
 
 
-async def _kecamatan_of(store: EventStore, participant_id: str) -> str | None:
-    """Where the participant lives, from their registration (None: unknown)."""
-    if not participant_id:
-        return None
-    first = await store.read_stream(participant_stream(participant_id), up_to=1)
-    registered = first[0].data if first else None
-    return registered.kecamatan if isinstance(registered, ParticipantRegistered) else None
+async def _kecamatan_in(store: EventStore, first: Event) -> str | None:
+    """Where the participant a participant's or claim's stream concerns lives, from the
+    stream's first event and (for a claim) the participant's registration; None: unknown."""
+    if isinstance(first, ClaimFiled):
+        registration = await store.read_stream(participant_stream(first.participant_id), up_to=1)
+        first = registration[0].data if registration else first
+    return first.kecamatan if isinstance(first, ParticipantRegistered) else None
 
 
 def _in_scope_or_absent(principal: Principal, kecamatan: str | None, kind: str, key: str) -> None:

@@ -18,7 +18,7 @@ heirs') are masked for roles that do not need them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import uuid4
@@ -430,15 +430,23 @@ def _check_instants(**instants: datetime | None) -> None:
 
 
 async def _claim_command(
-    request: AuthRequest, claim_id: str, body: object, command: ClaimCommand
+    request: AuthRequest,
+    claim_id: str,
+    body: object,
+    command: ClaimCommand | Callable[[ClaimState], Awaitable[ClaimCommand]],
 ) -> CommandResult:
-    """Run one claim transition (once per Idempotency-Key) within the user's scope."""
+    """Run one claim transition (once per Idempotency-Key) within the user's scope. A command
+    that depends on the claim is given as a function of its state (which checks the scope)."""
     services = api_services(request.app.state)
 
     async def run() -> CommandResult:
-        if request.user.kecamatan:
-            await _claim_in_scope(request, claim_id)
-        events = await services.claims.handle(command, context_of(request))
+        if callable(command):
+            ready = await command(await _claim_in_scope(request, claim_id))
+        else:
+            if request.user.kecamatan:
+                await _claim_in_scope(request, claim_id)
+            ready = command
+        events = await services.claims.handle(ready, context_of(request))
         position = await _head(services.store, claim_stream(claim_id))
         return CommandResult(
             position=position, resource=claim_resource(claim_id), events=_names(events)
@@ -653,22 +661,16 @@ class ClaimsController(Controller):
         services = api_services(request.app.state)
         pool = db_pool(request.app.state)
 
-        async def run() -> CommandResult:
-            state = await _claim_in_scope(request, claim_id)
+        async def assignment(state: ClaimState) -> ClaimCommand:
             officer = await _officer(services, pool, data.officer, state)
             if not reassign and state.officer not in (None, officer):
                 raise IllegalTransition(
                     f"claim {claim_id}", state.status, "assign an officer",
                     f"{state.officer} works it; a supervisor reassigns it",
                 )  # fmt: skip
-            command = commands.AssignClaim(claim_id, officer)
-            events = await services.claims.handle(command, context_of(request))
-            position = await _head(services.store, claim_stream(claim_id))
-            return CommandResult(
-                position=position, resource=claim_resource(claim_id), events=_names(events)
-            )
+            return commands.AssignClaim(claim_id, officer)
 
-        return await idempotent(request, pool, data, run, response_type=CommandResult)
+        return await _claim_command(request, claim_id, data, assignment)
 
     @post(
         "/{claim_id:str}/documents", status_code=200, guards=[requires(Permission.CLAIMS_WORK)],
