@@ -56,12 +56,14 @@ from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.common import (
     MULTILINE,
     PRINTABLE,
+    AsOf,
     CommandResult,
     Cursor,
     Id,
     IdParam,
     Limit,
     MinPosition,
+    Money,
     Page,
     Resource,
     await_read_models,
@@ -75,7 +77,7 @@ from services.api.common import (
     idempotent,
     scope_of,
 )
-from services.api.payments import DUPLICATE, ILLEGAL, NOT_FOUND, REFUSED, AsOf, Money
+from services.api.problems import DUPLICATE, ILLEGAL, NOT_FOUND, REFUSED
 from services.claim_decider import (
     ClaimCommand,
     ClaimState,

@@ -326,6 +326,16 @@ LATEST = date(2099, 12, 31)
 """Business dates outside are typing errors (and would overflow calendar arithmetic)."""
 _CLOCK_SKEW = timedelta(minutes=5)
 
+AsOf = Annotated[
+    date | None,
+    Parameter(
+        description=f"The business date (Jakarta, {EARLIEST} to {LATEST}) to compute for; "
+        "default today.",
+        examples=[Example(value="2025-12-31")],
+    ),
+]  # fmt: skip
+Money = Annotated[int, msgspec.Meta(ge=0, le=10**15, description="Rupiah, whole.")]
+
 
 def business_today() -> date:
     """Today in Asia/Jakarta: the business date reads are worked out for by default."""

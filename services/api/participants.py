@@ -73,7 +73,7 @@ from services.api.common import (
     idempotent,
     scope_of,
 )
-from services.api.problems import problem_response
+from services.api.problems import NOT_FOUND, problem_response
 from services.commands import ChangeFunder, LeaveCohort, RecordKpj, RegisterWorker, Rejoin
 from services.domain.coverage import CoverageReason, is_covered
 from services.domain.errors import FieldError, NotFound
@@ -118,7 +118,6 @@ COMPUTED_STATUSES = ("active", "in_arrears", "membership_ended")
 
 # -- refusals in OpenAPI (services/api/problems.py adds those every route shares) ----------
 
-UNKNOWN_COHORT = problem_response(404, "not-found", "Not found", "cohort 'kph2025' not found")
 DUPLICATE_NIK = problem_response(
     409, "duplicate", "Already exists",
     "participant 'NIK' already exists (already recorded as 3f1c2a9e-0b7d-5e41-9a7c-2d8e6f4b1a03)",
@@ -570,7 +569,7 @@ class ParticipantsController(Controller):
         "second registration is a 409 naming the first. Every field error at once (422). "
         "A kecamatan-scoped registrar registers in their kecamatan only (403). Accepts an "
         "Idempotency-Key.",
-        responses={404: UNKNOWN_COHORT, 409: DUPLICATE_NIK, 422: INVALID_REGISTRATION},
+        responses={404: NOT_FOUND, 409: DUPLICATE_NIK, 422: INVALID_REGISTRATION},
     )  # fmt: skip
     async def register(self, data: JSONBody[NewParticipant], request: AuthRequest) -> CommandResult:
         services = api_services(request.app.state)
@@ -604,7 +603,7 @@ class ParticipantsController(Controller):
         "or missing columns register nobody (422). A re-run registers nobody twice. A "
         "kecamatan-scoped registrar imports rows of their kecamatan only (403). Accepts an "
         "Idempotency-Key.",
-        responses={404: UNKNOWN_COHORT, 413: TOO_LARGE, 422: UNREADABLE},
+        responses={404: NOT_FOUND, 413: TOO_LARGE, 422: UNREADABLE},
     )  # fmt: skip
     async def import_list(
         self,

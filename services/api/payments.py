@@ -28,9 +28,8 @@ from services.access import Permission, Principal
 from services.api import api_services
 from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.common import (
-    EARLIEST,
-    LATEST,
     PRINTABLE,
+    AsOf,
     CohortFilter,
     CommandResult,
     Cursor,
@@ -51,26 +50,11 @@ from services.api.common import (
     idempotent,
     scope_of,
 )
-from services.api.problems import problem_response
+from services.api.problems import DUPLICATE, ILLEGAL, NOT_FOUND, REFUSED
 from services.commands import PayContributions, ReversePayment
 from services.contributions import MAX_MONTHS, Receipt, payment_stream
 from services.domain.errors import NotFound, ValidationFailed
 from services.resources import db_pool
-
-# -- shared by the payments and claims areas -----------------------------------------------------
-
-DUPLICATE = problem_response(
-    409, "duplicate", "Already exists",
-    "payment 'SP2D-0001/2025' already exists (already recorded as 6f1f…)",
-)  # fmt: skip
-ILLEGAL = problem_response(
-    409, "illegal-transition", "Not allowed in this state",
-    "claim 3f1c…: cannot approve from state 'submitted': only from awaiting_second_approval",
-)  # fmt: skip
-REFUSED = problem_response(
-    422, "validation-failed", "Invalid input", "paid_at: 2026-12-01T09:00:00+07:00 is in the future"
-)
-NOT_FOUND = problem_response(404, "not-found", "Not found", "cohort 'kph2025' not found")
 
 
 async def check_participants_in_scope(
@@ -93,18 +77,9 @@ async def check_participants_in_scope(
             raise NotFound("participant", pid)
 
 
-AsOf = Annotated[
-    date | None,
-    Parameter(
-        description=f"The business date (Jakarta, {EARLIEST} to {LATEST}) to compute for; "
-        "default today.",
-        examples=[Example(value="2025-12-31")],
-    ),
-]  # fmt: skip
 MONTH_PATTERN = r"^20[2-9][0-9]-(0[1-9]|1[0-2])$"
 """A contribution month YYYY-MM (rates are known from 2020 on)."""
 MonthText = Annotated[str, msgspec.Meta(pattern=MONTH_PATTERN, examples=["2025-10"])]
-Money = Annotated[int, msgspec.Meta(ge=0, le=10**15, description="Rupiah, whole.")]
 
 
 # -- bodies and views ----------------------------------------------------------------------------

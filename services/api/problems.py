@@ -88,6 +88,22 @@ _BEHIND = problem_response(
 )  # fmt: skip
 
 
+# -- refusals several areas declare (payments, claims, participants) ---------------------------
+
+DUPLICATE = problem_response(
+    409, "duplicate", "Already exists",
+    "payment 'SP2D-0001/2025' already exists (already recorded as 6f1f…)",
+)  # fmt: skip
+ILLEGAL = problem_response(
+    409, "illegal-transition", "Not allowed in this state",
+    "claim 3f1c…: cannot approve from state 'submitted': only from awaiting_second_approval",
+)  # fmt: skip
+REFUSED = problem_response(
+    422, "validation-failed", "Invalid input", "paid_at: 2026-12-01T09:00:00+07:00 is in the future"
+)
+NOT_FOUND = problem_response(404, "not-found", "Not found", "cohort 'kph2025' not found")
+
+
 def document_problems(app: Litestar) -> None:
     """Declare on every route the problems its kind of route can answer (module docstring);
     what a handler declares itself is kept."""
