@@ -249,7 +249,11 @@ class DuesPage(msgspec.Struct, frozen=True):
 # -- reading ---------------------------------------------------------------------------------
 
 
-async def _cohort_row(pool: asyncpg.Pool, cohort_id: str) -> asyncpg.Record:
+async def _cohort_row(
+    pool: asyncpg.Pool, cohort_id: str, min_position: int | None
+) -> asyncpg.Record:
+    """The cohort's row once its read models have reached `min_position` (404: no cohort)."""
+    await await_read_models(pool, COHORT_READ_MODELS, min_position)
     row = await pool.fetchrow("SELECT * FROM rm.cohorts WHERE cohort_id = $1", cohort_id)
     if row is None:
         raise NotFound("cohort", cohort_id)
@@ -374,8 +378,7 @@ class CohortsController(Controller):
         self, cohort_id: CohortPath, request: AuthRequest, min_position: MinPosition = None
     ) -> CohortDashboard:
         pool = api_services(request.app.state).store.pool
-        await await_read_models(pool, COHORT_READ_MODELS, min_position)
-        row = await _cohort_row(pool, cohort_id)
+        row = await _cohort_row(pool, cohort_id, min_position)
         found = await budget_of(pool, cohort_id)
         if found is None:  # the cohort was just read: only a concurrent rebuild can do this
             raise NotFound("cohort", cohort_id)
@@ -411,8 +414,7 @@ class CohortsController(Controller):
         min_position: MinPosition = None,
     ) -> WaitingListPage:
         pool = api_services(request.app.state).store.pool
-        await await_read_models(pool, COHORT_READ_MODELS, min_position)
-        await _cohort_row(pool, cohort_id)
+        await _cohort_row(pool, cohort_id, min_position)
         after = decode_cursor(cursor, width=2)
         first, seq = (bool(after[0]), _int(after[1])) if after else (None, None)
         rows = await pool.fetch(
@@ -447,8 +449,7 @@ class CohortsController(Controller):
         min_position: MinPosition = None,
     ) -> DuesPage:
         pool = api_services(request.app.state).store.pool
-        await await_read_models(pool, COHORT_READ_MODELS, min_position)
-        await _cohort_row(pool, cohort_id)
+        await _cohort_row(pool, cohort_id, min_position)
         found = await dues_of(pool, business_today(), cohort_ids=[cohort_id])
         scope = scope_of(request.user)
         if scope is not None:
