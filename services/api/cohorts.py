@@ -30,6 +30,7 @@ from services.api.common import (
     Limit,
     MinPosition,
     Resource,
+    appended,
     await_read_models,
     bad_cursor,
     business_today,
@@ -492,8 +493,9 @@ async def _administer(
     resource = Resource("cohort", cohort_id, f"/cohorts/{cohort_id}")
 
     async def run() -> CommandResult:
-        results = await services.registrar.administer(command, context_of(request))
-        position = max(r.last_position for r in results)
-        return await command_result(pool, resource, [r.stream_id for r in results], position)
+        streams, position = appended(
+            await services.registrar.administer(command, context_of(request))
+        )
+        return await command_result(pool, resource, streams, position)
 
     return await idempotent(request, pool, body, run, response_type=CommandResult)

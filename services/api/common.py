@@ -28,6 +28,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Parameter
 from litestar.plugins.problem_details import ProblemDetailsException
 
+from events.store import AppendResult
 from services.access import Principal
 from services.api import problem
 from services.domain.calendar import business_date
@@ -81,6 +82,15 @@ async def command_result(
     )
     last = rows[-1]["position"] if rows else position
     return CommandResult(position=last, resource=resource, events=[r[1] for r in rows])
+
+
+Appended = tuple[list[str], int]
+"""The streams a command appended to and the position of its last event (0: none)."""
+
+
+def appended(results: Sequence[AppendResult]) -> Appended:
+    """What the write side's append results say `command_result` needs."""
+    return [r.stream_id for r in results], max((r.last_position for r in results), default=0)
 
 
 MAX_POSITION = 2**63 - 1

@@ -37,7 +37,7 @@ from litestar.params import Body, JSONBody, PathParameter, QueryParameter
 
 from events.catalog import ParticipantRegistered
 from events.personal import LookupHasher
-from events.store import AppendResult, Context
+from events.store import Context
 from projections.participants import (
     Standing,
     StatusAsOf,
@@ -60,11 +60,13 @@ from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.cohorts import COHORT_ID, Name
 from services.api.common import (
     PRINTABLE,
+    Appended,
     CommandResult,
     Cursor,
     Limit,
     MinPosition,
     Resource,
+    appended,
     await_read_models,
     business_today,
     command_result,
@@ -509,14 +511,6 @@ def _resource(participant_id: str) -> Resource:
     return Resource("participant", participant_id, f"/participants/{participant_id}")
 
 
-Appended = tuple[list[str], int]
-"""The streams a command appended to and the position of its last event (0: none)."""
-
-
-def _appended(results: Sequence[AppendResult]) -> Appended:
-    return [r.stream_id for r in results], max((r.last_position for r in results), default=0)
-
-
 async def _on_participant(
     request: AuthRequest,
     participant_id: str,
@@ -676,7 +670,7 @@ class ParticipantsController(Controller):
         )
 
         async def act(registrar: Registrar, context: Context) -> Appended:
-            return _appended(await registrar.leave(command, context))
+            return appended(await registrar.leave(command, context))
 
         return await _on_participant(request, participant_id, data, act)
 
@@ -710,7 +704,7 @@ class ParticipantsController(Controller):
         self, participant_id: ParticipantPath, data: JSONBody[KpjRequest], request: AuthRequest
     ) -> CommandResult:
         async def act(registrar: Registrar, context: Context) -> Appended:
-            return _appended(
+            return appended(
                 await registrar.record_kpj(RecordKpj(participant_id, data.kpj), context)
             )
 
@@ -730,7 +724,7 @@ class ParticipantsController(Controller):
         command = ChangeFunder(participant_id, data.funder, data.from_month)
 
         async def act(registrar: Registrar, context: Context) -> Appended:
-            return _appended(await registrar.change_funder(command, context))
+            return appended(await registrar.change_funder(command, context))
 
         return await _on_participant(request, participant_id, data, act)
 
