@@ -318,6 +318,8 @@ def _assign(command: AssignClaim, state: ClaimState, decision: Decision) -> list
         raise ValidationFailed.one("officer", "who works the claim")
     if officer == state.officer:
         return []
+    if state.officer is not None and not command.reassign:
+        _refuse(state, "assign an officer", f"{state.officer} works it; a supervisor reassigns it")
     return [ClaimAssigned(claim_id=state.claim_id, officer=officer, assigned_by=decision.actor)]
 
 

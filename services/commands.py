@@ -162,8 +162,12 @@ class NameHeirs(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AssignClaim(msgspec.Struct, frozen=True):
+    """Give a claim to an officer. Taking a claim someone else works is a reassignment, which
+    must be said (`reassign`; the API lets only supervisors say it)."""
+
     claim_id: str
     officer: str
+    reassign: bool = False
 
 
 class ReceiveClaimDocument(msgspec.Struct, frozen=True, kw_only=True):

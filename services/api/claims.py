@@ -88,7 +88,7 @@ from services.claim_decider import (
 )
 from services.claim_documents import Document
 from services.domain.benefits import EducationLevel, TransportMode
-from services.domain.errors import IllegalTransition, NotFound, ValidationFailed
+from services.domain.errors import NotFound, ValidationFailed
 from services.domain.sla import ClaimSla
 from services.resources import db_pool
 
@@ -665,12 +665,7 @@ class ClaimsController(Controller):
 
         async def assignment(state: ClaimState) -> ClaimCommand:
             officer = await _officer(services, pool, data.officer, state)
-            if not reassign and state.officer not in (None, officer):
-                raise IllegalTransition(
-                    f"claim {claim_id}", state.status, "assign an officer",
-                    f"{state.officer} works it; a supervisor reassigns it",
-                )  # fmt: skip
-            return commands.AssignClaim(claim_id, officer)
+            return commands.AssignClaim(claim_id, officer, reassign=reassign)
 
         return await _claim_command(request, claim_id, data, assignment)
 

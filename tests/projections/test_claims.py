@@ -330,7 +330,7 @@ async def test_the_board_filters_by_state_officer_sla_status_and_kecamatan(
     for claim_id, on in ((due_soon, date(2025, 12, 1)), (due_later, date(2025, 12, 5))):
         await submitted_incomplete(desk, claim_id, documents)
         await complete(desk, claim_id, documents, on)
-    await desk.handle(AssignClaim(due_later, BUDI.actor), DEWI)
+    await desk.handle(AssignClaim(due_later, BUDI.actor, reassign=True), DEWI)
 
     await project(domain_store, ClaimBoard(), ParticipantStatus())
     mine = {due_soon, due_later, waiting}

@@ -154,7 +154,9 @@ LEGAL = [
     ((*READY, APPROVAL, PAID), ReopenClaim(claim_id=C, reason="new STMB period"),
      [ClaimReopened], "reopened"),
     ((*READY, REJECTION, REOPENED), SubmitClaim(C), [ClaimSubmitted], "submitted"),
-    ((*READY, REJECTION, REOPENED), AssignClaim(C, BUDI), [ClaimAssigned], "reopened"),
+    ((*READY, REJECTION, REOPENED), AssignClaim(C, BUDI, reassign=True), [ClaimAssigned],
+     "reopened"),
+    ((FILED, ASSIGNED), AssignClaim(C, BUDI, reassign=True), [ClaimAssigned], "reported"),
 ]  # fmt: skip
 
 
@@ -184,6 +186,7 @@ ILLEGAL = [
     (READY, RecordClaimPayment(claim_id=C, reference="T", paid_at=NOW), "under_verification",
      "only from approved"),
     ((*READY, APPROVAL, PAID), AssignClaim(C, BUDI), "paid", "the claim is closed"),
+    ((FILED, ASSIGNED), AssignClaim(C, BUDI), "reported", "a supervisor reassigns it"),
     ((*READY, APPROVAL), ReopenClaim(claim_id=C, reason="x"), "approved",
      "only from rejected or paid"),
     (READY, ApproveClaim(C), "under_verification", "only from awaiting_second_approval"),
