@@ -100,13 +100,15 @@ class Listener:
             except POSTGRES_DOWN as exc:
                 await asyncio.sleep(outage.failed(exc))
                 continue
+            lost: BaseException = ConnectionError("connection lost")
             try:
                 await self._listen_on(conn, outage)
             except POSTGRES_DOWN as exc:
-                await asyncio.sleep(outage.failed(exc))
-            finally:
+                lost = exc
+            finally:  # not listening from the moment the link is lost, not after the pause
                 self.listening.clear()
                 conn.terminate()
+            await asyncio.sleep(outage.failed(lost))
 
     async def _listen_on(self, conn: asyncpg.Connection, outage: Outage) -> None:
         """LISTEN on `conn` until it is lost (then raise)."""
