@@ -54,8 +54,16 @@ from events.catalog import (
     PaymentReversed,
     PersonalDataErased,
     PromotedFromWaitlist,
+    ReminderFailed,
+    ReminderScheduled,
+    ReminderSent,
     SlotFreed,
     SlotTaken,
+    UserCreated,
+    UserDisabled,
+    UserEnabled,
+    UserPasswordSet,
+    UserRolesChanged,
     WaitlistJoined,
     registry,
 )
@@ -164,6 +172,17 @@ def _documents(documents: Sequence[str]) -> str:
 
 def _late(late: bool, hours_late: int) -> str:
     return f", terlambat {number(hours_late)} jam" if late else ""
+
+
+_REMINDER_KINDS = {
+    "self_pay_due": "iuran mandiri jatuh tempo",
+    "arrears_1": "tunggakan 1 bulan",
+    "arrears_2": "tunggakan 2 bulan",
+    "arrears_3": "tunggakan 3 bulan",
+    "membership_ending": "kepesertaan akan berakhir",
+    "sponsor_block_due": "iuran blok sponsor jatuh tempo",
+    "sponsor_budget_period_end": "periode anggaran sponsor berakhir",
+}
 
 
 def summary(event: Event) -> str:
@@ -289,12 +308,35 @@ def summary(event: Event) -> str:
             return (
                 f"Batas bayar {event.deadline} mendekat: sisa {event.working_days_left} hari kerja"
             )
+        case ReminderScheduled():
+            amount = f", {rupiah(event.amount)}" if event.amount is not None else ""
+            kind = _REMINDER_KINDS.get(event.kind, event.kind)
+            return (
+                f"Pengingat dijadwalkan: {kind} ({event.period}{amount}, jatuh tempo "
+                f"{event.due_on}) lewat {event.channel}"
+            )
+        case ReminderSent():
+            return f"Pengingat terkirim lewat {event.channel} (percobaan ke-{event.attempt})"
+        case ReminderFailed():
+            again = ", akan dicoba lagi" if event.will_retry else ", tidak dicoba lagi"
+            return f"Pengingat gagal terkirim (percobaan ke-{event.attempt}){again}"
+        case UserCreated():
+            return f"Pengguna {event.username} dibuat, peran: {', '.join(event.roles)}"
+        case UserRolesChanged():
+            return f"Peran pengguna {event.username} diubah: {', '.join(event.roles)}"
+        case UserDisabled():
+            return f"Pengguna {event.username} dinonaktifkan"
+        case UserEnabled():
+            return f"Pengguna {event.username} diaktifkan kembali"
+        case UserPasswordSet():
+            return f"Kata sandi pengguna {event.username} diatur oleh {event.set_by}"
     return type_name(type(event))
 
 
 class AuditTimeline(Projection):
     name: ClassVar[str] = "audit_timeline"
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
+    """2: summaries for reminders and officers' accounts (they showed their type name)."""
     consumes = registry.types
     tables = ("timeline",)
 

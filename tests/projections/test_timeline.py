@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from events.catalog import registry
+from events.catalog import ReminderFailed, ReminderScheduled, UserCreated, registry
 from events.store import Context, EventStore
 from events.types import Event, type_name
 from projections.timeline import AuditTimeline, summary
@@ -155,3 +155,26 @@ def test_every_event_type_is_consumed_and_an_unknown_one_is_summarised_by_its_na
         claim_id: str
 
     assert summary(SomethingNew(claim_id="x")) == "SomethingNew"
+
+
+def test_reminders_and_accounts_are_summarised_without_personal_data() -> None:
+    scheduled = ReminderScheduled(
+        reminder_id="r1", kind="arrears_2", period="2026-09", participant_id="p1",
+        cohort_id="c1", recipient_id="p1", channel="sms", recipient="081234567890",
+        message="...", amount=33_600, due_on=date(2026, 11, 16), policy_version="2025.1",
+    )  # fmt: skip
+    text = summary(scheduled)
+    assert text == (
+        "Pengingat dijadwalkan: tunggakan 2 bulan (2026-09, Rp33.600, jatuh tempo 2026-11-16) "
+        "lewat sms"
+    )
+    assert "081234567890" not in text
+    failed = ReminderFailed(
+        reminder_id="r1", participant_id="p1", cohort_id="c1", attempt=2,
+        error="gateway refused 081234567890", will_retry=True,
+    )  # fmt: skip
+    assert summary(failed) == "Pengingat gagal terkirim (percobaan ke-2), akan dicoba lagi"
+    created = UserCreated(
+        username="sari", display_name="Sari Wulandari", roles=["registrar"], kecamatan=[]
+    )
+    assert summary(created) == "Pengguna sari dibuat, peran: registrar"
