@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, get, post, put
 from litestar.datastructures import State, UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, JSONBody, PathParameter, QueryParameter
@@ -533,16 +533,6 @@ def _read_list(path: Path) -> list[tuple[int, dict[str, str]]]:
     return list(importer.read_rows(path))
 
 
-def _undecodable_form(request: Request[Any, Any, Any], error: UnicodeDecodeError) -> Response[Any]:
-    """Litestar decodes every form part sent without a file name as UTF-8 text, and lets the
-    error of one that is not (a file sent as a plain field) through: it is the client's."""
-    return problem(
-        400, "invalid-request", "Invalid request",
-        f"a form field is not UTF-8 text ({error.reason}); send the list as a file part "
-        "with a file name",
-    ).to_response(request)  # fmt: skip
-
-
 # -- the controller --------------------------------------------------------------------------
 
 
@@ -589,7 +579,6 @@ class ParticipantsController(Controller):
 
     @post(
         "/imports", status_code=200, guards=[requires(Permission.PARTICIPANTS_REGISTER)],
-        exception_handlers={UnicodeDecodeError: _undecodable_form},
         summary="Import the regency's list of workers (CSV or XLSX)",
         description="Registers every valid row in file order (its order of arrival for slots "
         "and the waiting list) and answers the counts and each refused row with its reasons "
