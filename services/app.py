@@ -39,6 +39,8 @@ from services.config import Settings
 from services.domain.errors import DomainError
 from services.health import HealthController
 from services.resources import clients_lifespan
+from services.web import template_config, web_routes
+from services.web.client import close_client
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController, AuthController, UsersController, CohortsController, ParticipantsController,
@@ -60,7 +62,9 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> Litesta
         },
     )
     app = Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *web_routes()],
+        template_config=template_config(),
+        on_shutdown=[close_client],
         lifespan=[
             clients_lifespan(database_url, redis_url),
             services_lifespan(settings, database_url),

@@ -1,7 +1,9 @@
 """Authentication and authorisation over HTTP: bearer tokens, permission guards, accounts.
 
 Every route needs a valid `Authorization: Bearer <token>` except the operational ones
-(/health, /ready, /metrics, /schema) and the login itself. A missing, unknown, expired or
+(/health, /ready, /metrics, /schema), the login itself and the pages (services/web, which
+check their session cookie themselves). A GET may carry the pages' session cookie instead
+of the header, so that a page can link to a download. A missing, unknown, expired or
 revoked token is a 401 with `WWW-Authenticate: Bearer`; a right the user's roles do not grant
 is a 403 (`requires(permission)`, checked against services/access.py's table). The actor of
 every event a request causes is the authenticated user (`user:<username>`).
@@ -41,8 +43,10 @@ from services.users import (
     SetPassword,
     UserState,
 )
+from services.web import UNAUTHENTICATED_PATHS as PAGE_PATHS
+from services.web.session import COOKIE as SESSION_COOKIE
 
-UNAUTHENTICATED_PATHS = ["^/health$", "^/ready$", "^/metrics", "^/schema"]
+UNAUTHENTICATED_PATHS = ["^/health$", "^/ready$", "^/metrics", "^/schema", *PAGE_PATHS]
 SECURITY_SCHEME = "BearerToken"
 OPENAPI_COMPONENTS = Components(
     security_schemes={
@@ -65,8 +69,14 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     """Puts the token's Principal in `request.user`, or answers 401."""
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
         token = token.strip()
+        if not header and connection.scope.get("method") in ("GET", "HEAD"):
+            # a page's link to a read (an export download) carries the pages' session
+            # cookie; never a command, so a cookie alone cannot change anything
+            token = connection.cookies.get(SESSION_COOKIE, "")
+            scheme = "bearer" if token else ""
         if scheme.lower() != "bearer" or not token:
             raise problem(
                 401, "unauthenticated", "Authentication required",

@@ -26,6 +26,7 @@ import msgspec
 
 from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, Month
 from services.domain.coverage import ContributionHistory
+from services.domain.indonesian import bulan, bulan_range, tanggal
 from services.domain.money import number, rupiah
 from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.rates import contribution_due
@@ -36,10 +37,6 @@ funder is the cohort's sponsor."""
 
 _REMINDER_NAMESPACE = uuid.UUID("5b0c6d3e-8f0b-4a51-9a8e-2f9e6b1c7d40")
 _ACTIVE = ("active", "in_arrears")
-_MONTHS = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-    "Oktober", "November", "Desember",
-)  # fmt: skip
 
 
 class Kind(StrEnum):
@@ -433,24 +430,3 @@ def _reminder(
         amount=amount,
         due_on=due_on,
     )
-
-
-# -- Indonesian dates ---------------------------------------------------------------------------
-
-
-def bulan(month: Month) -> str:
-    """A month the Indonesian way: "Desember 2026"."""
-    return f"{_MONTHS[month.month - 1]} {month.year}"
-
-
-def bulan_range(first: Month, last: Month) -> str:
-    """Months from `first` to `last`: "Januari sampai Maret 2026", "Desember 2025 sampai
-    Februari 2026" (plain ASCII, so an SMS stays in the GSM alphabet)."""
-    if first.year == last.year:
-        return f"{_MONTHS[first.month - 1]} sampai {bulan(last)}"
-    return f"{bulan(first)} sampai {bulan(last)}"
-
-
-def tanggal(day: date) -> str:
-    """A date the Indonesian way: "15 Desember 2026"."""
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from services.domain.calendar import Month, due_date
 from services.domain.coverage import ContributionFacts, Payment, contribution_history
+from services.domain.indonesian import bulan, bulan_range, tanggal
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.rates import contribution_due
 from services.domain.reminders import (
@@ -19,13 +20,10 @@ from services.domain.reminders import (
     DueReminder,
     Kind,
     Member,
-    bulan,
-    bulan_range,
     due_reminders,
     pays_themself,
     reminder_id,
     sponsor_recipient,
-    tanggal,
 )
 
 OCT = Month(2025, 10)

@@ -1,0 +1,31 @@
+"""Logging in and out in a real browser; strangers are sent to the login form."""
+
+from __future__ import annotations
+
+from playwright.async_api import Page, expect
+
+from tests.web.conftest import PASSWORD, Site, login
+
+
+async def test_a_stranger_is_sent_to_the_login_form_and_back(page: Page, site: Site) -> None:
+    await page.goto("/app/claims?state=submitted")
+    await expect(page.get_by_role("heading", name="Masuk ke Jaga")).to_be_visible()
+    await page.get_by_label("Nama pengguna").fill(site.users["claim_officer"])
+    await page.get_by_label("Kata sandi").fill("salah-sekali")
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page.get_by_role("alert")).to_have_text("Nama pengguna atau kata sandi salah.")
+
+    await page.get_by_label("Kata sandi").fill(PASSWORD)  # the form kept where to go back to
+    await page.get_by_role("button", name="Masuk").click()
+    await expect(page.get_by_test_id("who")).to_contain_text(site.users["claim_officer"])
+    await expect(page.get_by_test_id("who")).to_contain_text("Petugas klaim")
+    assert page.url.endswith("/app/claims?state=submitted")
+
+
+async def test_logging_out_ends_the_session(page: Page, site: Site) -> None:
+    await login(page, site, "auditor")
+    await expect(page.get_by_test_id("who")).to_contain_text("Auditor")
+    await page.get_by_role("button", name="Keluar").click()
+    await expect(page.get_by_role("heading", name="Masuk ke Jaga")).to_be_visible()
+    await page.goto("/app/claims")
+    await expect(page.get_by_role("heading", name="Masuk ke Jaga")).to_be_visible()
