@@ -18,16 +18,21 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from services.web.audit import AuditPages
 from services.web.claims import ClaimPages
+from services.web.cohorts import CohortPages
 from services.web.format import FILTERS, GLOBALS
 from services.web.login import LoginController, root
 from services.web.pages import EXCEPTION_HANDLERS
+from services.web.participants import ParticipantPages
 
 HERE = Path(__file__).parent
 UNAUTHENTICATED_PATHS = ["^/app", "^/static", "^/$"]
 """The pages check the session cookie themselves (and send strangers to the login form)."""
 
-PAGE_CONTROLLERS: list[ControllerRouterHandler] = [root, LoginController, ClaimPages]
+PAGE_CONTROLLERS: list[ControllerRouterHandler] = [
+    root, LoginController, ClaimPages, ParticipantPages, CohortPages, AuditPages,
+]  # fmt: skip
 
 
 def _configure(engine: JinjaTemplateEngine) -> None:
