@@ -18,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from services.web.accidents import AccidentPages
 from services.web.audit import AuditPages
 from services.web.claims import ClaimPages
 from services.web.cohorts import CohortPages
@@ -31,7 +32,7 @@ UNAUTHENTICATED_PATHS = ["^/app", "^/static", "^/$"]
 """The pages check the session cookie themselves (and send strangers to the login form)."""
 
 PAGE_CONTROLLERS: list[ControllerRouterHandler] = [
-    root, LoginController, ClaimPages, ParticipantPages, CohortPages, AuditPages,
+    root, LoginController, ClaimPages, AccidentPages, ParticipantPages, CohortPages, AuditPages,
 ]  # fmt: skip
 
 
