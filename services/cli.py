@@ -389,14 +389,31 @@ def import_participants(
 def personal_data_erase(
     subject: Annotated[str, typer.Argument(help="The data subject's id (e.g. a participant id).")],
     reason: Annotated[str, typer.Option(help="Why, for the audit trail (recorded as an event).")],
-    actor: Annotated[str, typer.Option(help="The administrator ordering the erasure.")],
+    actor: Annotated[
+        str, typer.Option(help="The username of the active administrator ordering it.")
+    ],
 ) -> None:
-    """Destroy a data subject's key: their personal values read as "dihapus" from then on."""
+    """Destroy a data subject's key: their personal values read as "dihapus" from then on.
+    Only an active administrator's account may order it; the erasure event names them."""
     from events.personal import PersonalDataError
+    from events.store import Context
+    from services import bootstrap
+    from services.domain.errors import NotFound
     from services.personal_data import erase_subject
 
     async def work(settings: Settings, store: EventStore) -> None:
-        result = await erase_subject(store, subject, reason, _admin_context(actor))
+        try:
+            ordered_by = await bootstrap.accounts(settings, store).user(actor)
+        except NotFound:
+            raise PersonalDataError(f"no user account {actor!r}: only an administrator may "
+                                    "order an erasure") from None  # fmt: skip
+        if ordered_by.status != "active" or Role.ADMIN not in ordered_by.roles:
+            raise PersonalDataError(
+                f"{actor} is not an active administrator: only an administrator may order "
+                "an erasure"
+            )
+        context = Context(actor=f"user:{ordered_by.username}")
+        result = await erase_subject(store, subject, reason, context)
         console.print(
             f"Erased the personal data of {subject} "
             f"(event at position {result.last_position} in {result.stream_id})."

@@ -10,10 +10,14 @@ from uuid import uuid4
 
 from events.catalog import registry
 from events.keyring import Keyring
-from events.migrations import migrate
 from events.personal import ERASED, MasterKeys
 from events.store import NO_STREAM, Context, EventStore
 from events.types import EventRegistry
+from services import bootstrap
+from services.access import Principal, Role
+from services.bootstrap import migrate_database
+from services.config import Settings
+from services.users import CreateUser
 from tests.events.model import Enrolled
 
 JAGA = str(Path(sys.executable).with_name("jaga"))
@@ -33,12 +37,20 @@ def jaga(
     return subprocess.run([JAGA, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
+async def _account(store: EventStore, username: str, role: Role) -> str:
+    accounts = bootstrap.accounts(Settings(), store)
+    command = CreateUser(username=username, display_name=username, roles=[role.value])
+    operator = Principal("operator", frozenset({Role.ADMIN}))
+    await accounts.create(command, "kopi-kepahiang-2025", operator, Context(actor="admin:op"))
+    return username
+
+
 async def test_erase_then_rotate_from_the_command_line(
     scratch_database_url: str, tmp_path: Path
 ) -> None:
     """Rotation re-wraps every key in the database, so it runs in a database of its own."""
     migrated_database_url = scratch_database_url
-    await migrate(migrated_database_url)
+    await migrate_database(migrated_database_url)
     k1 = MasterKeys.generate("k1")
     store = await EventStore.connect(
         migrated_database_url, EventRegistry((*registry.types, Enrolled)), MasterKeys.parse(k1)
@@ -56,6 +68,21 @@ async def test_erase_then_rotate_from_the_command_line(
             context=Context(actor="registrar:test"),
         )
 
+        not_admin = await _account(store, "budi", Role.AUDITOR)
+        refused = jaga(
+            ["personal-data", "erase", pid, "--reason", "retention over", "--actor", not_admin],
+            migrated_database_url, tmp_path, k1,
+        )  # fmt: skip
+        assert refused.returncode == 1 and "not an active administrator" in refused.stderr
+        stranger = jaga(
+            ["personal-data", "erase", pid, "--reason", "retention over", "--actor", "siapa"],
+            migrated_database_url, tmp_path, k1,
+        )  # fmt: skip
+        assert stranger.returncode == 1 and "no user account 'siapa'" in stranger.stderr
+        (event,) = await store.read_stream(f"participant-{pid}")
+        assert event.data.name == "Ani"  # type: ignore[attr-defined]
+
+        await _account(store, "ani", Role.ADMIN)
         erased = jaga(
             ["personal-data", "erase", pid, "--reason", "retention over", "--actor", "ani"],
             migrated_database_url, tmp_path, k1,
@@ -65,7 +92,7 @@ async def test_erase_then_rotate_from_the_command_line(
         (event,) = await store.read_stream(f"participant-{pid}")
         assert event.data.name == ERASED  # type: ignore[attr-defined]
         (record,) = await store.read_stream(f"personal_data-{pid}")
-        assert record.actor == "admin:ani"
+        assert record.actor == "user:ani"
 
         again = jaga(
             ["personal-data", "erase", pid, "--reason", "twice", "--actor", "ani"],
