@@ -23,7 +23,14 @@ from services.auth import Accounts, Logins
 from services.claims import ClaimsDesk
 from services.config import Settings
 from services.contributions import Cashier
-from services.domain.errors import DomainError, ValidationFailed
+from services.domain.errors import (
+    DomainError,
+    Duplicate,
+    IllegalTransition,
+    NotFound,
+    QuotaExceeded,
+    ValidationFailed,
+)
 from services.registration import Registrar
 from services.resources import redis_client
 
@@ -55,12 +62,32 @@ def problem(
 
 
 def domain_problem(error: DomainError) -> ProblemDetailsException:
-    """A domain refusal as a problem: its code is the type, field errors are listed."""
+    """A domain refusal as a problem: its code is the type, its parts are members beside the
+    detail (`refusal_parts`)."""
     status, title = _DOMAIN_STATUS.get(error.code, (400, "Refused"))
-    extra = None
-    if isinstance(error, ValidationFailed):
-        extra = {"errors": msgspec.to_builtins(list(error.errors))}
-    return problem(status, error.code.replace("_", "-"), title, error.detail, extra=extra)
+    slug = error.code.replace("_", "-")
+    return problem(status, slug, title, error.detail, extra=refusal_parts(error) or None)
+
+
+def refusal_parts(error: DomainError) -> dict[str, Any]:
+    """What the refusal is made of, so a client says it in its own words without parsing the
+    English detail: field `errors`; an illegal transition's `entity`, `state`, `action` and
+    `reason`; the `kind` and `key` (and `existing`) of what is missing or already there; a
+    full cohort's `cohort`, `quota` and `active`."""
+    match error:
+        case ValidationFailed():
+            return {"errors": msgspec.to_builtins(list(error.errors))}
+        case IllegalTransition():
+            return {"entity": error.entity, "state": error.state, "action": error.action,
+                    "reason": error.reason}  # fmt: skip
+        case NotFound():
+            return {"kind": error.kind, "key": error.key}
+        case Duplicate():
+            existing = {"existing": error.existing} if error.existing else {}
+            return {"kind": error.kind, "key": error.key, **existing}
+        case QuotaExceeded():
+            return {"cohort": error.cohort, "quota": error.quota, "active": error.active}
+    return {}
 
 
 @dataclass(frozen=True)

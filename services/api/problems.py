@@ -47,13 +47,32 @@ class FieldProblem(msgspec.Struct, frozen=True, omit_defaults=True):
 
 class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
     """An RFC 9457 problem: branch on `type`, show `detail`. Some problems carry more members
-    (the field `errors` of a validation, the `checks` of a readiness failure)."""
+    (the field `errors` of a validation, the `checks` of a readiness failure); a domain
+    refusal carries its parts, so a client can word it itself: `entity`, `state`, `action`
+    and `reason` (illegal-transition), `kind`, `key` and `existing` (not-found, duplicate),
+    `cohort`, `quota` and `active` (quota-exceeded)."""
 
     type: Annotated[str, msgspec.Meta(examples=["urn:jaga:problem:not-found"])]
     title: Annotated[str, msgspec.Meta(examples=["Not found"])]
     status: Annotated[int, msgspec.Meta(examples=[404])]
     detail: Annotated[str, msgspec.Meta(examples=["participant 'p-1' not found"])]
     errors: list[FieldProblem] | None = None
+    entity: Annotated[str | None, msgspec.Meta(examples=["claim 3f1c…"])] = None
+    """What refused a transition: its kind, then its key."""
+    state: Annotated[str | None, msgspec.Meta(examples=["submitted"])] = None
+    action: Annotated[str | None, msgspec.Meta(examples=["approve"])] = None
+    reason: Annotated[str | None, msgspec.Meta(examples=["only from awaiting_second_approval"])] = (
+        None
+    )
+    kind: Annotated[str | None, msgspec.Meta(examples=["participant"])] = None
+    """What is missing (not-found) or already there (duplicate)."""
+    key: Annotated[str | None, msgspec.Meta(examples=["p-1"])] = None
+    existing: Annotated[str | None, msgspec.Meta(examples=["3f1c2a9e-0b7d-5e41-9a7c"])] = None
+    """What a duplicate was already recorded as."""
+    cohort: Annotated[str | None, msgspec.Meta(examples=["kph2025"])] = None
+    quota: Annotated[int | None, msgspec.Meta(examples=[500])] = None
+    active: Annotated[int | None, msgspec.Meta(examples=[500])] = None
+    """Active enrolments of a full cohort."""
 
 
 def problem_response(status: int, slug: str, title: str, detail: str) -> ResponseSpec:
