@@ -1,10 +1,399 @@
-"""Accident report pages (being built)."""
+"""Accident report pages: Stage I (what happened), Stage II (the doctor's outcome, which files
+the accident's JKK claim) and the JKM death claim, as forms over the API's commands.
+
+Reading an accident back: the report itself is only in the audit log
+(GET /audit/streams/accident-<id>/events, which needs AUDIT_READ). A claim officer, who files
+it, sees the accident through its JKK claim (GET /claims/<jkk claim id>, CLAIMS_READ) once
+Stage II has filed it; the API has no read of a Stage I report for the claims roles.
+
+Every form carries an Idempotency-Key made when the form is rendered (kept when it comes
+back with errors), so a double submit reports the accident, or files the claim, only once.
+"""
 
 from __future__ import annotations
 
-from litestar import Controller
+import asyncio
+from collections.abc import Awaitable, Mapping
+from datetime import date, datetime, time
+from typing import Any
+from urllib.parse import quote
+from uuid import uuid4
+
+from litestar import Controller, Request, get, post
+from litestar.exceptions import PermissionDeniedException
+from litestar.response import Redirect, Template
+
+from services.claim_decider import jkk_claim_id
+from services.domain.calendar import JAKARTA
+from services.web.client import ApiRefused
+from services.web.pages import render, see_other
+from services.web.session import Viewer, checked_form, viewer_of
+from services.web.wording import refusal
+
+ACCIDENT_KINDS = {
+    "at_work": "Kecelakaan di tempat kerja",
+    "commuting": "Kecelakaan dalam perjalanan pergi atau pulang kerja",
+    "occupational_disease": "Penyakit akibat kerja",
+    "outside_work": "Kecelakaan di luar hubungan kerja",
+}
+OUTCOMES = {
+    "recovered": "Sembuh",
+    "partial_disability": "Cacat sebagian",
+    "total_permanent_disability": "Cacat total tetap",
+    "death": "Meninggal dunia",
+}
+WITNESS_SLOTS = (1, 2)
+"""The Stage I form offers the two witnesses domain.md asks for."""
+
+_FIELD_ERRORS = {
+    "participant_id": "Peserta tidak dikenal.",
+    "occurred_at": "Tanggal dan jam kecelakaan harus sudah lewat, tidak di masa depan.",
+    "kind": "Pilih jenis kecelakaan.",
+    "place": "Tempat kejadian wajib diisi.",
+    "chronology": "Kronologi kejadian wajib diisi.",
+    "witnesses": "Sebutkan dua orang saksi beserta namanya (tidak perlu untuk penyakit akibat "
+    "kerja).",
+    "police_report": "Kecelakaan lalu lintas wajib disertai nomor laporan polisi.",
+    "doctor_statement_at": "Tanggal surat keterangan dokter harus sesudah kecelakaan dan tidak "
+    "di masa depan.",
+    "outcome": "Pilih hasil menurut surat keterangan dokter.",
+    "disability_percent": "Persentase cacat (1-100) diisi hanya untuk cacat sebagian.",
+    "impairment": "Keterangan cacat terlalu panjang atau berisi karakter yang tidak sah.",
+    "died_on": "Tanggal meninggal harus sudah lewat, tidak di masa depan.",
+}
+"""What to say beside an input the API found wrong, by the API's field name."""
+_FIELD_ERROR = "Isian ini tidak valid: terlalu panjang atau berisi karakter yang tidak sah."
+_IN_FLIGHT = "idempotency-key-in-flight"
+
+Form = Mapping[str, Any]
+Errors = dict[str, str]
 
 
 class AccidentPages(Controller):
     path = "/app/accidents"
     include_in_schema = False
+
+    @get("/new")
+    async def new_report(self, request: Request[Any, Any, Any], participant_id: str) -> Template:
+        viewer = await _reporter(request)
+        participant = await _participant(viewer, participant_id)
+        values = {"key": str(uuid4()), "occurred_on": _today()}
+        return _report_form(request, viewer, participant, values)
+
+    @post("/new", status_code=200)
+    async def file_report(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        viewer = await _reporter(request)
+        form = await checked_form(request, viewer)
+        participant = await _participant(viewer, _text(form, "participant_id"))
+        body, errors = _report_body(form)
+        if errors:
+            return _report_form(request, viewer, participant, form, errors=errors, status=422)
+        try:
+            answer = await _command(viewer, "/accidents", body, _text(form, "key"))
+        except ApiRefused as refused:
+            return _report_form(request, viewer, participant, form, refused=refused)
+        accident_id = answer["resource"]["id"]
+        return see_other(
+            f"{_path('app', 'accidents', accident_id)}?min_position={answer['position']}",
+            "Laporan kecelakaan tahap I tersimpan.",
+        )
+
+    @get("/death")
+    async def death_form(self, request: Request[Any, Any, Any], participant_id: str) -> Template:
+        viewer = await _reporter(request)
+        participant = await _participant(viewer, participant_id)
+        return _death_form(request, viewer, participant, {"key": str(uuid4())})
+
+    @post("/death", status_code=200)
+    async def file_death(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+        viewer = await _reporter(request)
+        form = await checked_form(request, viewer)
+        participant = await _participant(viewer, _text(form, "participant_id"))
+        body = {"participant_id": participant["participant_id"], "died_on": _text(form, "died_on")}
+        try:
+            answer = await _command(viewer, "/claims/death", body, _text(form, "key"))
+        except ApiRefused as refused:
+            return _death_form(request, viewer, participant, form, refused=refused)
+        return _to_claim(answer, "Klaim JKM diajukan.")
+
+    @get("/{accident_id:str}")
+    async def show(
+        self, request: Request[Any, Any, Any], accident_id: str, min_position: int | None = None
+    ) -> Template:
+        viewer = await viewer_of(request)
+        accident = await _accident(viewer, accident_id, min_position)
+        return _accident_page(request, viewer, accident, {"key": str(uuid4())})
+
+    @post("/{accident_id:str}/outcome", status_code=200)
+    async def report_outcome(
+        self, request: Request[Any, Any, Any], accident_id: str
+    ) -> Template | Redirect:
+        viewer = await _reporter(request)
+        form = await checked_form(request, viewer)
+        body, errors = _outcome_body(form)
+        refused = None
+        if not errors:
+            path = f"{_path('accidents', accident_id)}/outcome"
+            try:
+                answer = await _command(viewer, path, body, _text(form, "key"))
+            except ApiRefused as error:
+                refused = error
+            else:
+                return _to_claim(answer, "Klaim JKK diajukan.")
+        accident = await _accident(viewer, accident_id, None)
+        return _accident_page(
+            request, viewer, accident, form, errors=errors, refused=refused, status=422
+        )
+
+
+# -- who may, and the commands ---------------------------------------------------------------
+
+
+async def _reporter(request: Request[Any, Any, Any]) -> Viewer:
+    """The viewer, if they may report accidents and file claims (the API's CLAIMS_WORK)."""
+    viewer = await viewer_of(request)
+    if not viewer.can("claims_work"):
+        raise PermissionDeniedException(
+            detail="Anda tidak berhak melaporkan kecelakaan atau mengajukan klaim."
+        )
+    return viewer
+
+
+async def _command(viewer: Viewer, path: str, body: Any, key: str) -> Any:
+    """POST a form's command once per form: a second submit while the first still runs
+    waits for it and gets its answer, rather than a refusal."""
+    for _ in range(10):
+        try:
+            return await viewer.api.post(path, body, idempotency_key=key or None)
+        except ApiRefused as refused:
+            if refused.slug != _IN_FLIGHT:
+                raise
+            await asyncio.sleep(0.5)
+    return await viewer.api.post(path, body, idempotency_key=key or None)
+
+
+def _to_claim(answer: Mapping[str, Any], flash: str) -> Redirect:
+    claim_id = answer["resource"]["id"]
+    return see_other(f"{_path('app', 'claims', claim_id)}?min_position={answer['position']}", flash)
+
+
+# -- reading an accident ---------------------------------------------------------------------
+
+
+async def _accident(viewer: Viewer, accident_id: str, min_position: int | None) -> dict[str, Any]:
+    """What the viewer may see of an accident: the report and outcome (audit readers), the
+    JKK claim once filed, and the participant."""
+    if not (viewer.can("claims_read") or viewer.can("audit_read")):
+        raise PermissionDeniedException(detail="Anda tidak berhak melihat laporan kecelakaan.")
+    report, outcome = await _reports(viewer, accident_id)
+    claim = await _absent_as_none(
+        viewer.api.get(_path("claims", jkk_claim_id(accident_id)), {"min_position": min_position})
+    )
+    participant = None
+    if report is not None:
+        participant = await _participant(viewer, report["participant_id"])
+    elif claim is not None:
+        participant = claim["participant"]
+    return {"accident_id": accident_id, "report": report, "outcome": outcome, "claim": claim,
+            "participant": participant}  # fmt: skip
+
+
+async def _reports(viewer: Viewer, accident_id: str) -> tuple[dict[str, Any] | None, Any]:
+    """Stage I (with who reported it) and Stage II from the accident's stream in the audit
+    log, for those who may read it; (None, None) for the others."""
+    if not viewer.can("audit_read"):
+        return None, None
+    stream = await viewer.api.get(
+        f"/audit/streams/{quote(f'accident-{accident_id}', safe='')}/events"
+    )
+    found = {event["type"]: event for event in stream["items"]}
+    reported = found.get("AccidentReported")
+    outcome = found.get("AccidentOutcomeReported")
+    report = None
+    if reported is not None:
+        report = {**reported["data"], "reported_by": reported["actor"].removeprefix("user:")}
+    return report, outcome["data"] if outcome is not None else None
+
+
+async def _participant(viewer: Viewer, participant_id: str) -> Any:
+    """The participant the form is about; an id that is no id at all is as absent as an
+    unknown one (the API answers 400 for it), so the officer reads "not found"."""
+    try:
+        return await viewer.api.get(_path("participants", participant_id))
+    except ApiRefused as refused:
+        if refused.status == 400:
+            raise ApiRefused(
+                404,
+                {
+                    "type": "urn:jaga:problem:not-found",
+                    "status": 404,
+                    "detail": f"participant {participant_id!r} not found",
+                },
+            ) from None
+        raise
+
+
+async def _absent_as_none(read: Awaitable[Any]) -> Any:
+    try:
+        return await read
+    except ApiRefused as refused:
+        if refused.status == 404:
+            return None
+        raise
+
+
+# -- forms -----------------------------------------------------------------------------------
+
+
+def _report_body(form: Form) -> tuple[dict[str, Any], Errors]:
+    """The Stage I command from the form; a date and time that make no instant are the only
+    error found here (the API checks the rest)."""
+    occurred_at = _instant(_text(form, "occurred_on"), _text(form, "occurred_time"))
+    errors = {} if occurred_at else {"occurred_at": "Isi tanggal dan jam kecelakaan."}
+    witnesses = [
+        {"name": _text(form, f"witness{n}_name"), "phone": _text(form, f"witness{n}_phone") or None,
+         "statement": _text(form, f"witness{n}_statement")}
+        for n in WITNESS_SLOTS
+        if any(_text(form, f"witness{n}_{part}") for part in ("name", "phone", "statement"))
+    ]  # fmt: skip
+    traffic = bool(_text(form, "traffic"))
+    body = {
+        "participant_id": _text(form, "participant_id"), "occurred_at": occurred_at,
+        "kind": _text(form, "kind"), "place": _text(form, "place"),
+        "chronology": _text(form, "chronology"), "witnesses": witnesses, "traffic": traffic,
+        "police_report": (_text(form, "police_report") or None) if traffic else None,
+    }  # fmt: skip
+    return body, errors
+
+
+def _outcome_body(form: Form) -> tuple[dict[str, Any], Errors]:
+    """The Stage II command; the disability % goes along only for a partial disability."""
+    statement_at = _instant(_text(form, "doctor_on"), _text(form, "doctor_time"))
+    errors = {} if statement_at else {"doctor_statement_at": "Isi tanggal dan jam surat dokter."}
+    outcome = _text(form, "outcome")
+    percent = None
+    if outcome == "partial_disability":
+        percent_text = _text(form, "disability_percent")
+        if percent_text.isdigit():
+            percent = int(percent_text)
+        else:
+            errors["disability_percent"] = _FIELD_ERRORS["disability_percent"]
+    body = {"doctor_statement_at": statement_at, "outcome": outcome,
+            "disability_percent": percent, "impairment": _text(form, "impairment")}  # fmt: skip
+    return body, errors
+
+
+def _report_form(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    participant: Mapping[str, Any],
+    values: Form,
+    *,
+    errors: Errors | None = None,
+    refused: ApiRefused | None = None,
+    status: int = 200,
+) -> Template:
+    return _form_page(
+        request, viewer, "accidents/new.html", values, errors, refused, status,
+        participant=participant, kinds=ACCIDENT_KINDS, witness_slots=WITNESS_SLOTS,
+    )  # fmt: skip
+
+
+def _death_form(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    participant: Mapping[str, Any],
+    values: Form,
+    *,
+    refused: ApiRefused | None = None,
+) -> Template:
+    return _form_page(
+        request, viewer, "accidents/death.html", values, None, refused, 200,
+        participant=participant,
+    )  # fmt: skip
+
+
+def _accident_page(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    accident: Mapping[str, Any],
+    values: Form,
+    *,
+    errors: Errors | None = None,
+    refused: ApiRefused | None = None,
+    status: int = 200,
+) -> Template:
+    return _form_page(
+        request, viewer, "accidents/show.html", values, errors, refused, status,
+        accident=accident, kinds=ACCIDENT_KINDS, outcomes=OUTCOMES,
+    )  # fmt: skip
+
+
+def _form_page(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    template: str,
+    values: Form,
+    errors: Errors | None,
+    refused: ApiRefused | None,
+    status: int,
+    **context: Any,
+) -> Template:
+    """A page with a form: what was typed, the refusal in Indonesian, errors by field."""
+    if refused is not None:
+        errors = {**_field_errors(refused), **(errors or {})}
+        status = refused.status
+    message = refusal(refused) if refused is not None else None
+    if errors and message is None:
+        message = "Periksa kembali isian yang ditandai."
+    return render(request, template, viewer, status_code=status, values=values,
+                  errors=errors or {}, message=message, **context)  # fmt: skip
+
+
+def _field_errors(refused: ApiRefused) -> Errors:
+    """The problem's field errors, by the API's field name, in Indonesian."""
+    errors: Errors = {}
+    for item in refused.problem.get("errors") or []:
+        field = _field_of(str(item.get("field", "")) if isinstance(item, dict) else "")
+        if field:
+            errors.setdefault(field, _FIELD_ERRORS.get(field, _FIELD_ERROR))
+    return errors
+
+
+def _field_of(path: str) -> str:
+    """`witnesses[1].phone` -> `witness2`; `$.data.place` -> `place`: where to show it."""
+    path = path.removeprefix("$.").removeprefix("data.")
+    name, _, rest = path.partition("[")
+    if name == "witnesses" and rest[:1].isdigit():
+        return f"witness{int(rest.split(']')[0]) + 1}"
+    return name.split(".")[0]
+
+
+# -- small parts -----------------------------------------------------------------------------
+
+
+def _text(form: Form, name: str) -> str:
+    value = form.get(name)
+    if isinstance(value, list):
+        value = value[-1] if value else ""
+    return str(value or "").strip()
+
+
+def _instant(day: str, clock: str) -> str | None:
+    """A date and a wall-clock time in Asia/Jakarta as an instant (+07:00); None if either
+    is missing or no real date or time."""
+    try:
+        return datetime.combine(
+            date.fromisoformat(day), time.fromisoformat(clock), JAKARTA
+        ).isoformat()
+    except ValueError:
+        return None
+
+
+def _today() -> str:
+    return datetime.now(JAKARTA).date().isoformat()
+
+
+def _path(*parts: str) -> str:
+    """A path from ids typed into URLs: each part quoted, so an id never walks elsewhere."""
+    return "/" + "/".join(quote(part, safe="") for part in parts)
