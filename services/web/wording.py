@@ -113,6 +113,18 @@ FIELDS = {
     "heirs": "ahli waris",
     "relation": "hubungan keluarga",
     "benefits": "manfaat",
+    "medical_billed": "biaya pengobatan",
+    "trips": "perjalanan",
+    "mode": "jenis angkutan",
+    "cost": "biaya",
+    "stmb": "masa STMB",
+    "incapacity_from": "awal tidak mampu bekerja",
+    "period_from": "awal masa",
+    "period_to": "akhir masa",
+    "scholarships": "beasiswa",
+    "child": "anak",
+    "level": "jenjang sekolah",
+    "year_of_level": "tahun di jenjang itu",
     "occurred_at": "waktu kejadian",
     "reported_at": "waktu pelaporan",
     "doctor_statement_at": "tanggal surat keterangan dokter",
@@ -304,6 +316,8 @@ _REASONS = _catalog(
         (r"no user (?P<who>.+)", "tidak ada pengguna {who}"),
         (r"unknown document (?P<doc>.+); one of .+", "dokumen {doc} tidak dikenal"),
         # benefits (services/domain/benefits.py, services/claim_assessment.py)
+        (r"membership months must be >= 0, got (?P<value>.+)",
+         "lama kepesertaan tidak boleh negatif, bukan {value}"),
         (r"(?P<what>.+) must be an int rupiah amount, got (?P<value>.+)",
          "{what} harus jumlah rupiah yang bulat, bukan {value}"),
         (r"(?P<what>.+) must be positive, got (?P<value>.+)",
@@ -318,8 +332,6 @@ _REASONS = _catalog(
          "persentase cacat menurut tabel harus berupa angka, bukan {value}"),
         (r"table percent must be in \(0, 100\], got (?P<value>.+)",
          "persentase cacat menurut tabel harus lebih dari 0 dan paling tinggi 100, bukan {value}"),
-        (r"membership months must be >= 0, got (?P<value>.+)",
-         "lama kepesertaan tidak boleh negatif, bukan {value}"),
         (r"one scholarship year per child and claim, got (?P<asked>\S+) requests for "
          r"(?P<children>\S+) children",
          "beasiswa satu tahun per anak untuk tiap klaim: ada {asked} permintaan untuk "
@@ -614,7 +626,7 @@ def _fixed(text: str) -> Callable[[Mapping[str, Any]], str]:
     return lambda problem: text
 
 
-_BY_SLUG: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
+PROBLEM_TYPES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
     "illegal-transition": _illegal_transition,
     "validation-failed": _invalid,
     "invalid-request": _invalid,
@@ -661,6 +673,6 @@ _BY_SLUG: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
 
 def refusal(error: ApiRefused) -> str:
     """One Indonesian sentence (or a few) saying why the API refused."""
-    explain = _BY_SLUG.get(error.slug)
+    explain = PROBLEM_TYPES.get(error.slug)
     said = explain(error.problem) if explain else None
     return said or _BY_STATUS.get(error.status, "Terjadi kesalahan. Coba lagi.")
