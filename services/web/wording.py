@@ -611,10 +611,6 @@ def _quota_exceeded(problem: Mapping[str, Any]) -> str:
     return f"Kohort {cohort} sudah penuh: kuota {quota} orang, peserta aktif {active} orang."
 
 
-def _forbidden(problem: Mapping[str, Any]) -> str:
-    return "Peran Anda tidak mengizinkan tindakan ini."
-
-
 def _login_throttled(problem: Mapping[str, Any]) -> str:
     wait = re.search(r"(\d+) s\b", str(problem.get("detail") or ""))
     minutes = -(-int(wait[1]) // 60) if wait else None
@@ -633,7 +629,7 @@ PROBLEM_TYPES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
     "not-found": _not_found,
     "duplicate": _duplicate,
     "quota-exceeded": _quota_exceeded,
-    "forbidden": _forbidden,
+    "forbidden": _fixed("Peran Anda tidak mengizinkan tindakan ini."),
     "login-throttled": _login_throttled,
     "unauthenticated": _fixed("Sesi Anda telah berakhir. Silakan masuk kembali."),
     "invalid-token": _fixed("Sesi Anda telah berakhir. Silakan masuk kembali."),
