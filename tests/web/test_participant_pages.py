@@ -11,11 +11,12 @@ from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.api.conftest import worker
-from tests.web.conftest import Site, login
+from tests.web.conftest import SCREENSHOTS, Site, login
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DUE = 16_800
@@ -43,6 +44,9 @@ class Cohort:
     reference: str
     """The sponsor's payment for this month."""
     first_day: date
+    deceased: Member
+    """Another member (not of `surname`), whose heirs filed a JKM claim."""
+    claim_id: str
 
 
 def _first_day_of_this_month() -> date:
@@ -82,7 +86,25 @@ async def cohort(site: Site) -> Cohort:
         "channel": "bank_transfer", "amount": len(members) * DUE,
         "paid_at": paid_at.isoformat(), "months": [f"{first_day:%Y-%m}"], "cohort_id": cohort_id,
     })  # fmt: skip
-    return Cohort(cohort_id, surname, members, reference, first_day)
+    body = worker(cohort_id, name=f"Dewi Lestari{uuid4().hex[:6]}")
+    answer = await site.api("registrar").post("/participants", body)
+    deceased = Member(answer["resource"]["id"], body["nik"], body["name"])
+    today = datetime.now(UTC).astimezone(JAKARTA).date()
+    death = {"participant_id": deceased.participant_id, "died_on": today.isoformat()}
+    claim_id = await _file_death_claim(site, death)
+    return Cohort(cohort_id, surname, members, reference, first_day, deceased, claim_id)
+
+
+async def _file_death_claim(site: Site, body: dict[str, Any]) -> str:
+    """As the claim officer; waited for as the auditor (SiteApi.post waits through GET
+    /cohorts, which a claim officer may not read)."""
+    officer = site.api("claim_officer")
+    async with httpx.AsyncClient(base_url=site.base_url, timeout=30) as client:
+        response = await client.post("/claims/death", json=body, headers=officer.headers)
+    assert response.status_code == 201, response.text
+    await site.api("auditor").wait_for(response.json()["position"])
+    claim_id: str = response.json()["resource"]["id"]
+    return claim_id
 
 
 def _tanggal(day: date) -> str:
@@ -109,6 +131,9 @@ async def test_a_nik_opens_the_participant_with_their_paid_month(
     await expect(page.get_by_role("heading", name=sari.name, level=1)).to_be_visible()
     await expect(page.get_by_test_id("nik")).to_have_text(sari.nik)  # the registrar: in clear
     await expect(page.get_by_test_id("standing")).to_contain_text("Aktif")
+    await expect(page.get_by_test_id("funder")).to_have_text(
+        "APBD Kabupaten Kepahiang (sponsor kohort)"
+    )
 
     month = page.get_by_test_id(f"month-{cohort.first_day:%Y-%m}")
     this_month = f"{BULAN[cohort.first_day.month - 1]} {cohort.first_day.year}"
@@ -127,6 +152,7 @@ async def test_a_nik_opens_the_participant_with_their_paid_month(
     for hidden in ("Klaim", "Pengingat iuran", "Riwayat"):
         await expect(page.get_by_role("heading", name=hidden, exact=True)).to_have_count(0)
     await expect(page.get_by_role("link", name="Laporkan kecelakaan")).to_have_count(0)
+    await _screenshot(page, "participant.png")
 
 
 async def test_a_name_lists_the_participants_live_with_masked_niks_for_finance(
@@ -150,6 +176,7 @@ async def test_a_name_lists_the_participants_live_with_masked_niks_for_finance(
     )
     await page.get_by_label("Status").select_option(label="Aktif")
     await expect(rows).to_have_count(1 + len(cohort.members))
+    await _screenshot(page, "participant-search.png")
 
     await rows.get_by_role("link", name=cohort.members[1].name).click()
     await expect(page.get_by_test_id("nik")).to_have_text(_masked(cohort.members[1].nik))
@@ -212,6 +239,12 @@ async def test_each_role_sees_the_sections_it_may_read(
     )
     await expect(page.get_by_role("heading", name="Riwayat")).to_have_count(0)
 
+    await page.goto(f"/app/participants/{cohort.deceased.participant_id}")
+    claim = page.get_by_role("row").filter(has_text="JKM (kematian)")
+    await expect(claim.get_by_role("link", name=cohort.claim_id)).to_have_attribute(
+        "href", f"/app/claims/{cohort.claim_id}"
+    )
+
 
 async def test_the_pages_fit_a_phone(page: Page, site: Site, cohort: Cohort) -> None:
     await page.set_viewport_size(PHONE)
@@ -223,6 +256,7 @@ async def test_the_pages_fit_a_phone(page: Page, site: Site, cohort: Cohort) -> 
     month = page.get_by_test_id(f"month-{cohort.first_day:%Y-%m}")
     await expect(month).to_contain_text("Lunas")
     assert await _page_width(page) <= PHONE["width"] + 4
+    await _screenshot(page, "participant-phone.png")
 
 
 async def _page_width(page: Page) -> int:
@@ -230,3 +264,9 @@ async def _page_width(page: Page) -> int:
     itself; tables scroll inside their own frame instead."""
     width: int = await page.evaluate("document.documentElement.scrollWidth")
     return width
+
+
+async def _screenshot(page: Page, name: str) -> None:
+    """For the README (docs/screenshots)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=SCREENSHOTS / name, full_page=True)
