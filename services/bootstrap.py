@@ -27,8 +27,15 @@ from services.secrets import resolve_secrets
 
 async def migrate_database(database_url: str) -> list[str]:
     """Apply every migration (the event store's, the projection runner's, then the tables
-    kept outside the log: credentials and API tokens)."""
-    return await migrate(database_url, extra=projections.migrations() + auth.migrations())
+    kept outside the log: credentials and API tokens), and give every read model a generation,
+    so that the API reads (empty) read models even before a worker first runs."""
+    applied = await migrate(database_url, extra=projections.migrations() + auth.migrations())
+    store = await EventStore.connect(database_url, registry, min_size=1, max_size=1)
+    try:
+        await projection_runner(store).prepare()
+    finally:
+        await store.close()
+    return applied
 
 
 def projection_runner(store: EventStore) -> ProjectionRunner:

@@ -54,6 +54,7 @@ from services.accidents import AccidentKind, Outcome
 from services.api import ApiServices, api_services
 from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.common import (
+    ID_PATTERN,
     MULTILINE,
     PRINTABLE,
     AsOf,
@@ -831,6 +832,9 @@ class ClaimsController(Controller):
         kecamatan: Annotated[
             str | None, Parameter(pattern=r"^[0-9.]{1,20}$", examples=[Example(value="17.08.01")])
         ] = None,
+        participant_id: Annotated[
+            str | None, Parameter(pattern=ID_PATTERN, description="One participant's claims.")
+        ] = None,
         as_of: AsOf = None,
         cursor: Cursor = None,
         limit: Limit = 50,
@@ -861,8 +865,9 @@ class ClaimsController(Controller):
                                            AND c.state <> 'rejected'))
                       AND ($6::text IS NULL OR ({_SORT}) > (coalesce($7::date,
                            'infinity'::date), $8::timestamptz, $6::text))
+                      AND ($10::text IS NULL OR c.participant_id = $10)
                     ORDER BY {_SORT} LIMIT $9""",
-                *filters, *keyset, limit + 1,
+                *filters, *keyset, limit + 1, participant_id,
             )  # fmt: skip
             more = len(rows) > limit
             for row in rows:

@@ -498,6 +498,9 @@ async def test_the_board_filters_pages_and_masks(
     assert [c["claim_id"] for c in breached] == [submitted]
     assert breached[0]["working_days_late"] > 0
     assert (await board(kecamatan=covered.kecamatan[1]))["items"] == []
+    mine = await board(participant_id=covered.members[0])
+    assert {c["claim_id"] for c in mine["items"]} == set(claims)
+    assert (await board(participant_id=covered.members[1]))["items"] == []
     other_officer = await api_client.get(
         "/claims", params={"officer": ani.username, "state": "nonsense"}, headers=ani.headers
     )
