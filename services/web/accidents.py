@@ -81,11 +81,13 @@ class AccidentPages(Controller):
         return _report_form(request, viewer, participant, values)
 
     @post("/new", status_code=200)
-    async def file_report(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+    async def file_report(
+        self, request: Request[Any, Any, Any], participant_id: str
+    ) -> Template | Redirect:
         viewer = await _reporter(request)
         form = await checked_form(request, viewer)
-        participant = await _participant(viewer, _text(form, "participant_id"))
-        body, errors = _report_body(form)
+        participant = await _participant(viewer, participant_id)
+        body, errors = _report_body(participant_id, form)
         if errors:
             return _report_form(request, viewer, participant, form, errors=errors, status=422)
         try:
@@ -105,11 +107,13 @@ class AccidentPages(Controller):
         return _death_form(request, viewer, participant, {"key": str(uuid4())})
 
     @post("/death", status_code=200)
-    async def file_death(self, request: Request[Any, Any, Any]) -> Template | Redirect:
+    async def file_death(
+        self, request: Request[Any, Any, Any], participant_id: str
+    ) -> Template | Redirect:
         viewer = await _reporter(request)
         form = await checked_form(request, viewer)
-        participant = await _participant(viewer, _text(form, "participant_id"))
-        body = {"participant_id": participant["participant_id"], "died_on": _text(form, "died_on")}
+        participant = await _participant(viewer, participant_id)
+        body = {"participant_id": participant_id, "died_on": _text(form, "died_on")}
         try:
             answer = await _command(viewer, "/claims/death", body, _text(form, "key"))
         except ApiRefused as refused:
@@ -123,6 +127,12 @@ class AccidentPages(Controller):
         viewer = await viewer_of(request)
         accident = await _accident(viewer, accident_id, min_position)
         return _accident_page(request, viewer, accident, {"key": str(uuid4())})
+
+    @get("/{accident_id:str}/outcome")
+    async def outcome_form(self, accident_id: str) -> Redirect:
+        """Where a Stage II form that came back with errors was posted: reloaded or shared,
+        the address shows the accident (and its form) again."""
+        return see_other(_path("app", "accidents", accident_id))
 
     @post("/{accident_id:str}/outcome", status_code=200)
     async def report_outcome(
@@ -245,7 +255,7 @@ async def _absent_as_none(read: Awaitable[Any]) -> Any:
 # -- forms -----------------------------------------------------------------------------------
 
 
-def _report_body(form: Form) -> tuple[dict[str, Any], Errors]:
+def _report_body(participant_id: str, form: Form) -> tuple[dict[str, Any], Errors]:
     """The Stage I command from the form; a date and time that make no instant are the only
     error found here (the API checks the rest)."""
     occurred_at = _instant(_text(form, "occurred_on"), _text(form, "occurred_time"))
@@ -258,7 +268,7 @@ def _report_body(form: Form) -> tuple[dict[str, Any], Errors]:
     ]  # fmt: skip
     traffic = bool(_text(form, "traffic"))
     body = {
-        "participant_id": _text(form, "participant_id"), "occurred_at": occurred_at,
+        "participant_id": participant_id, "occurred_at": occurred_at,
         "kind": _text(form, "kind"), "place": _text(form, "place"),
         "chronology": _text(form, "chronology"), "witnesses": witnesses, "traffic": traffic,
         "police_report": (_text(form, "police_report") or None) if traffic else None,

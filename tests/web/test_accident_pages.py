@@ -128,10 +128,10 @@ async def test_a_work_accident_from_stage_one_to_the_jkk_claim(
     await expect(stage_two).to_contain_text("Kehilangan ruas jari telunjuk kanan")
 
 
-async def test_a_traffic_accident_needs_the_police_report(
+async def test_a_late_traffic_accident_needs_the_police_report(
     page: Page, site: Site, participant_id: str
 ) -> None:
-    occurred = jakarta_minute(timedelta(minutes=5))
+    occurred = jakarta_minute(timedelta(hours=50))  # past the 2x24 hours: accepted, flagged
     await login(page, site, "claim_officer")
     await page.goto(f"/app/accidents/new?participant_id={participant_id}")
     police = page.get_by_label("Nomor laporan polisi")
@@ -151,8 +151,32 @@ async def test_a_traffic_accident_needs_the_police_report(
     await expect(page.get_by_label("Kecelakaan lalu lintas", exact=True)).to_be_checked()
 
     await police.fill("LP/123/X/2026/Lantas")
-    await page.get_by_role("button", name="Simpan laporan tahap I").click()
+
+    # the form sent twice (a double click, a retry) reports the accident once
+    form = page.locator("form.accident-form")
+    fields = await form.evaluate("f => Object.fromEntries(new FormData(f))")
+    action = await form.get_attribute("action")
+    assert action == f"/app/accidents/new?participant_id={participant_id}"
+    sent = [await page.request.post(action, form=fields, max_redirects=0) for _ in range(2)]
+    assert [r.status for r in sent] == [303, 303]
+    assert sent[0].headers["location"] == sent[1].headers["location"]
+    await page.goto(sent[1].headers["location"])
     await expect(page.get_by_role("status")).to_have_text("Laporan kecelakaan tahap I tersimpan.")
+    position = page.url.rsplit("min_position=", 1)[1]
+    timeline = await site.api("auditor").get(
+        f"/audit/timeline/participant/{participant_id}", min_position=position
+    )
+    reported = [e for e in timeline["items"] if e["event_type"] == "AccidentReported"]
+    assert len(reported) == 1
+    assert "kecelakaan lalu lintas, terlambat" in reported[0]["summary"]
+
+    accident_page = page.url
+    await page.context.clear_cookies()
+    await login(page, site, "auditor")
+    await page.goto(accident_page)
+    stage_one = page.get_by_role("region", name="Tahap I: kejadian")
+    await expect(stage_one).to_contain_text("Ya, laporan polisi LP/123/X/2026/Lantas")
+    await expect(stage_one.get_by_text(re.compile(r"^Terlambat \d+ jam$"))).to_be_visible()
 
 
 async def test_a_death_claim_lands_on_the_claim_page(
@@ -187,4 +211,4 @@ async def test_an_auditor_gets_no_form_and_a_stranger_no_participant(
     for unknown in (str(uuid4()), "tidak-ada"):
         response = await page.goto(f"/app/accidents/new?participant_id={unknown}")
         assert response is not None and response.status == 404
-        await expect(page.get_by_role("alert")).to_contain_text("Data tidak ditemukan")
+        await expect(page.get_by_role("alert")).to_contain_text("tidak ditemukan")
