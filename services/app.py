@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.types import ControllerRouterHandler
 
+from events.errors import WrongExpectedVersion
 from services.api import domain_problem, services_lifespan
 from services.api.audit import AuditController
 from services.api.auth import (
@@ -29,6 +30,7 @@ from services.api.metrics import LogAppends, MetricsController, request_metrics
 from services.api.participants import ParticipantsController
 from services.api.payments import PaymentsController
 from services.api.problems import (
+    conflict_problem,
     document_problems,
     http_problem,
     internal_problem,
@@ -58,6 +60,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> Litesta
             DomainError: domain_problem,
             HTTPException: http_problem,
             UnicodeDecodeError: undecodable_problem,
+            WrongExpectedVersion: conflict_problem,
             Exception: internal_problem,
         },
     )

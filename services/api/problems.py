@@ -28,6 +28,7 @@ from litestar.openapi.spec import Example
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.routes import HTTPRoute
 
+from events.errors import WrongExpectedVersion
 from services.access import Permission
 from services.api import PROBLEM_TYPE_PREFIX, problem
 
@@ -181,6 +182,17 @@ def undecodable_problem(exc: UnicodeDecodeError) -> ProblemDetailsException:
         400, "invalid-request", "Invalid request",
         f"the request holds bytes that are not UTF-8 text where text was expected ({exc.reason} "
         f"at byte {exc.start})",
+    )  # fmt: skip
+
+
+def conflict_problem(exc: WrongExpectedVersion) -> ProblemDetailsException:
+    """Another command changed the same stream between our read and our append (the services
+    retry where a retry is safe; what still collides is the client's to retry): 409."""
+    return problem(
+        409, "version-conflict", "Concurrent change",
+        f"{exc.stream_id} changed while this command ran (expected version {exc.expected}, "
+        f"found {exc.actual}); nothing was recorded: read it again and retry",
+        extra={"stream_id": exc.stream_id, "expected": exc.expected, "actual": exc.actual},
     )  # fmt: skip
 
 

@@ -661,6 +661,9 @@ PROBLEM_TYPES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
         "Berkas daftar peserta tidak dapat dibaca. Gunakan berkas CSV atau XLSX dengan kolom "
         "yang sesuai contoh."
     ),
+    "version-conflict": _fixed(
+        "Data ini baru saja diubah oleh orang lain. Muat ulang halaman, lalu coba lagi."
+    ),
     "internal-error": _fixed(_BY_STATUS[500]),
     "not-ready": _fixed(_BY_STATUS[503]),
 }

@@ -18,6 +18,7 @@ from litestar import Request
 from litestar.plugins.problem_details import ProblemDetailsException
 
 from events.catalog import KpjRecorded
+from events.errors import WrongExpectedVersion
 from events.store import ANY, Context, EventStore
 from services.access import Principal, Role
 from services.api.common import (
@@ -29,6 +30,7 @@ from services.api.common import (
     encode_cursor,
     idempotent,
 )
+from services.api.problems import conflict_problem
 
 # -- read-your-writes ------------------------------------------------------------------------------
 
@@ -262,3 +264,11 @@ def test_a_cursor_this_api_did_not_make_is_400(
 def test_a_cursor_of_the_right_kinds_passes() -> None:
     cursor = encode_cursor([6879302384254977, "p-1"])
     assert decode_cursor(cursor, width=2, kinds=(int, str)) == [6879302384254977, "p-1"]
+
+
+def test_a_version_conflict_that_reaches_the_api_is_a_409_naming_the_stream() -> None:
+    found = conflict_problem(WrongExpectedVersion("claim-c1", 3, 4))
+    assert found.status_code == 409
+    assert found.type_ == "urn:jaga:problem:version-conflict"
+    assert found.extra == {"stream_id": "claim-c1", "expected": 3, "actual": 4}
+    assert "nothing was recorded" in str(found.detail)

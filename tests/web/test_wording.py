@@ -250,6 +250,8 @@ def test_domain_refusals_read_in_indonesian(error: DomainError, said: str) -> No
          "Belum ada catatan untuk data ini pada tanggal tersebut."),
         (404, {"type": "urn:jaga:problem:not-found", "detail": "Not Found"},
          "Data tidak ditemukan, atau berada di luar wilayah kerja Anda."),
+        (409, {"type": "urn:jaga:problem:version-conflict", "stream_id": "claim-c1"},
+         "Data ini baru saja diubah oleh orang lain. Muat ulang halaman, lalu coba lagi."),
         (418, {}, "Terjadi kesalahan. Coba lagi."),
     ],
 )  # fmt: skip
