@@ -41,8 +41,6 @@ TAKES_DOCUMENTS = ("reported", "documents_incomplete", "returned", "reopened")
 RETURNABLE = ("submitted", "under_verification", "awaiting_second_approval")
 DECIDED = ("approved", "awaiting_second_approval", "paid", "rejected")
 
-ALL_DOCUMENTS = {**DOCUMENTS, "npwp": DOCUMENTS.get("npwp", "NPWP")}
-"""Every document a claim can take: the NPWP is asked for a benefit above the four-eyes line."""
 BENEFIT_KINDS = {
     "medical": "Biaya pengobatan dan perawatan",
     "transport": "Biaya transportasi",
@@ -300,7 +298,7 @@ def _submitted(result: Mapping[str, Any], form: Form) -> str:
 
 
 def _received(result: Mapping[str, Any], form: Form) -> str:
-    name = label(_text(form, "document"), ALL_DOCUMENTS)
+    name = label(_text(form, "document"), DOCUMENTS)
     if "ClaimSubmitted" in result.get("events", []):
         return f"Dokumen diterima: {name}. Dokumen lengkap, klaim diajukan."
     return f"Dokumen diterima: {name}."
@@ -403,14 +401,13 @@ def page_context(viewer: Viewer, data: dict[str, Any]) -> dict[str, Any]:
     """What the claim's template needs besides the data: the forms' keys and choices."""
     claim = data["claim"]
     missing = claim["missing_documents"]
-    others = [d for d in ALL_DOCUMENTS if d not in missing]
+    others = [d for d in DOCUMENTS if d not in missing]
     return {
         **data,
         "actions": allowed_actions(claim, viewer),
         "keys": {name: str(uuid4()) for name in ACTIONS},
         "document_choices": [*missing, *others],
         "now_local": now_local(),
-        "ALL_DOCUMENTS": ALL_DOCUMENTS,
         "BENEFIT_KINDS": BENEFIT_KINDS,
         "HEIR_RELATIONS": HEIR_RELATIONS,
         "TRANSPORT_MODES": TRANSPORT_MODES,
@@ -426,7 +423,8 @@ def page_context(viewer: Viewer, data: dict[str, Any]) -> dict[str, Any]:
 def board_filters(request: Request[Any, Any, Any]) -> dict[str, str]:
     """The filters as the form sent them (an empty field is no filter)."""
     query = request.query_params
-    return {k: (query.get(k) or "").strip() for k in ("state", "officer", "kecamatan", "sla")}
+    names = ("state", "officer", "kecamatan", "sla", "as_of")
+    return {k: (query.get(k) or "").strip() for k in names}
 
 
 def board_query(filters: Mapping[str, str], cursor: str | None = None) -> str:
@@ -462,7 +460,8 @@ class ClaimPages(Controller):
         cursor = request.query_params.get("cursor")
         page = await viewer.api.get("/claims", {
             "state": filters["state"], "officer": filters["officer"],
-            "kecamatan": filters["kecamatan"], "sla": filters["sla"], "cursor": cursor,
+            "kecamatan": filters["kecamatan"], "sla": filters["sla"], "as_of": filters["as_of"],
+            "cursor": cursor,
             "limit": BOARD_PAGE, "min_position": request.query_params.get("min_position"),
         })  # fmt: skip
         partial = request.headers.get("HX-Request") and not request.headers.get(

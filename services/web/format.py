@@ -53,6 +53,7 @@ DOCUMENTS = {
     "heir_statement": "Surat keterangan ahli waris",
     "heir_ktp": "KTP ahli waris",
     "bank_account": "Buku rekening bank",
+    "npwp": "NPWP",
 }
 SLA_STATUSES = {"ok": "Sesuai SLA", "near": "Mendekati batas", "breached": "Melewati SLA"}
 CLAIM_KINDS = {"JKK": "JKK (kecelakaan kerja)", "JKM": "JKM (kematian)"}
