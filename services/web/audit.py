@@ -261,16 +261,20 @@ def _page(
     *,
     part: str | None = None,
     outcome: Outcome | None = None,
-    **form: Any,
+    stream_id: str = "",
+    state_query: StateQuery | None = None,
+    verify_stream: str = "",
+    export: ExportLinks | None = None,
 ) -> Template:
     """The audit page with its forms (filled in as asked) and the answer of one part."""
     allowed = viewer.can(AUDIT_READ)
     status = outcome.status if outcome else (200 if allowed else 403)
     return render(
         request, "audit/index.html", viewer, status_code=status, allowed=allowed,
-        not_allowed=NOT_ALLOWED, part=part, outcome=outcome or Outcome(), form=form,
-        state_query=form.get("state_query", StateQuery()), shown=shown, actor_name=actor_name,
-        rumus=rumus, export=form.get("export", ExportLinks()), **LABELS,
+        not_allowed=NOT_ALLOWED, part=part, outcome=outcome or Outcome(), stream_id=stream_id,
+        stream_export=ExportLinks(stream_id), state_query=state_query or StateQuery(),
+        verify_stream=verify_stream, export=export or ExportLinks(), shown=shown,
+        actor_name=actor_name, rumus=rumus, **LABELS,
     )  # fmt: skip
 
 
@@ -297,10 +301,7 @@ class AuditPages(Controller):
         viewer = await viewer_of(request)
         stream_id = stream_id.strip()
         outcome = await stream_history(viewer, stream_id, cursor)
-        return _page(
-            request, viewer, part="stream", outcome=outcome, stream_id=stream_id,
-            stream_export=ExportLinks(stream_id),
-        )  # fmt: skip
+        return _page(request, viewer, part="stream", outcome=outcome, stream_id=stream_id)
 
     @get("/state")
     async def state(
