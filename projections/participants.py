@@ -430,7 +430,7 @@ def contribution_facts(
         Payment(
             reference=s.reference,
             payer=s.payer,
-            months=tuple(Month.parse(m) for m in s.months),
+            months=tuple(map(_month, s.months)),
             paid_at=s.paid_at,
             amount=s.amount,
             reversed=s.reversed,
@@ -449,6 +449,12 @@ def contribution_facts(
         cessation=cessation,
     )
     return facts, monthly_due(row)
+
+
+@lru_cache(maxsize=4096)
+def _month(text: str) -> Month:
+    """`Month.parse`, each month's text parsed once (a Month is immutable)."""
+    return Month.parse(text)
 
 
 def monthly_due(row: Mapping[str, Any]) -> Callable[[Month], int]:

@@ -183,13 +183,20 @@ class Cashier:
         self._policy = policy
 
     async def pay(self, command: PayContributions, context: Context) -> Receipt:
+        """Record a payment once per reference. The payment's stream is not read first: the
+        append expects it not to exist (NO_STREAM), so a reference already recorded (before,
+        or meanwhile by a concurrent command) fails the append as a whole and is answered
+        from the stream, as is a refusal of the members or the decision for a reference
+        already recorded (the repeat gets the first result, as if it had been read first)."""
         months = validate_payment(command)
         stream = payment_stream(payment_id_for(command.reference))
-        earlier = await self._store.read_stream(stream)
-        if earlier:
-            return self._repeat(command, earlier[0].data, earlier[0].position)  # type: ignore[arg-type]
-        members = await self._members(command)
-        recorded, shares = decide_payment(command, months, members, self._policy)
+        try:
+            members = await self._members(command)
+            recorded, shares = decide_payment(command, months, members, self._policy)
+        except Exception:
+            if repeat := await self._recorded(command, stream):
+                return repeat
+            raise
         appends = [StreamAppend(stream, [recorded], NO_STREAM)] + [
             StreamAppend(participant_stream(s.participant_id), [s], ANY) for s in shares
         ]
@@ -198,9 +205,18 @@ class Cashier:
         except WrongExpectedVersion as conflict:
             if conflict.stream_id != stream:
                 raise
-            first = (await self._store.read_stream(stream))[0]  # recorded meanwhile
-            return self._repeat(command, first.data, first.position)  # type: ignore[arg-type]
+            repeat = await self._recorded(command, stream)  # recorded before or meanwhile
+            if repeat is None:
+                raise
+            return repeat
         return _receipt(recorded, results[0].first_position)
+
+    async def _recorded(self, command: PayContributions, stream: str) -> Receipt | None:
+        """The answer to a repeat of a payment already in `stream` (None: there is none)."""
+        earlier = await self._store.read_stream(stream, up_to=1)
+        if not earlier:
+            return None
+        return self._repeat(command, earlier[0].data, earlier[0].position)  # type: ignore[arg-type]
 
     async def reverse(self, command: ReversePayment, context: Context) -> Receipt:
         stream = payment_stream(payment_id_for(command.reference))

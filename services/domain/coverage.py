@@ -40,6 +40,7 @@ import bisect
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Literal
 
 import msgspec
@@ -49,7 +50,6 @@ from services.domain.calendar import (
     BusinessCalendar,
     Month,
     business_date,
-    month_range,
 )
 from services.domain.money import rupiah
 
@@ -310,9 +310,14 @@ class _Fold:
 
     # rates and calendar, each asked once per month
     def due_on(self, month: Month) -> date:
-        if month not in self._due_dates:
-            self._due_dates[month] = self._calendar.due_date(month)
-        return self._due_dates[month]
+        found = self._due_dates.get(month)
+        if found is None:
+            if type(self._calendar) is BusinessCalendar:  # a pure function of its fields
+                found = _due_date(self._calendar, month)
+            else:  # a stand-in may answer differently: ask it
+                found = self._calendar.due_date(month)
+            self._due_dates[month] = found
+        return found
 
     def due_amount(self, month: Month) -> int:
         if month not in self._amounts:
@@ -324,8 +329,7 @@ class _Fold:
 
     def run(self) -> None:
         events: list[tuple[tuple[object, ...], Callable[[], None]]] = []
-        for payment in _effective_payments(self.facts.payments, self.today):
-            day = business_date(payment.paid_at)
+        for payment, day in _effective_payments(self.facts.payments, self.today):
             key = (day, 1, payment.paid_at, payment.reference)
             events.append((key, lambda p=payment, d=day: self.apply(p, d)))
         for rejoin in self.pending_rejoins:
@@ -333,9 +337,10 @@ class _Fold:
             events.append((key, lambda r=rejoin: self.rejoin(r)))
         if self.cessation is not None:
             events.append(((self.cessation.on, 2), self.cease))
-        for month in month_range(self.facts.start, Month.of(self.today)):
-            if self.due_on(month) < self.today:
-                events.append(((self.due_on(month), 3, month.index), lambda k=month: self.check(k)))
+        for month in _months(self.facts.start, Month.of(self.today)):
+            due_on = self.due_on(month)
+            if due_on < self.today:
+                events.append(((due_on, 3, month.index), lambda k=month: self.check(k)))
         events.sort(key=lambda event: event[0])
         for _, handle in events:
             handle()
@@ -359,7 +364,7 @@ class _Fold:
         if period is not None:
             if period.ended_on is not None and day >= period.ended_on:
                 return f"{month}: membership ended on {period.ended_on} ({period.end_reason})"
-            closes = self.due_on(month + self.rules.arrears_limit_months)
+            closes = self.due_on(_shift(month, self.rules.arrears_limit_months))
             if day > closes:
                 return f"{month}: arrears window closed on {closes}"
             return None
@@ -374,7 +379,8 @@ class _Fold:
     def apply(self, payment: Payment, day: date) -> None:
         remaining = payment.amount
         skipped: list[str] = []
-        for month in sorted(set(payment.months)):
+        months = payment.months
+        for month in months if len(months) == 1 else sorted(set(months)):
             if remaining == 0:
                 break
             why = self.not_payable(month, day)
@@ -437,9 +443,12 @@ class _Fold:
             return
         if period.start_month.months_until(month) < self.rules.arrears_limit_months:
             return
-        run = [month - back for back in range(self.rules.arrears_limit_months + 1)]
-        if not any(m in self.completed for m in run):
-            period.end(month, self.due_on(month) + timedelta(days=1), EndReason.LAPSED)
+        completed = self.completed
+        index = month.index
+        for back in range(self.rules.arrears_limit_months + 1):
+            if _month_at(index - back) in completed:
+                return
+        period.end(month, self.due_on(month) + timedelta(days=1), EndReason.LAPSED)
 
     def rejoin(self, month: Month) -> None:
         self.pending_rejoins.remove(month)
@@ -489,7 +498,7 @@ class _Fold:
                 applied = [m for m in self.allocations if period.has_month(m)]
                 last = max([Month.of(self.today), *applied])
             records.extend(
-                self.record(month, period) for month in month_range(period.start_month, last)
+                self.record(month, period) for month in _months(period.start_month, last)
             )
         return records
 
@@ -503,7 +512,7 @@ class _Fold:
             status = MonthStatus.UNPAID
         elif self.today <= due_on:
             status = MonthStatus.NOT_YET_DUE
-        elif self.today <= self.due_on(month + self.rules.arrears_limit_months):
+        elif self.today <= self.due_on(_shift(month, self.rules.arrears_limit_months)):
             status = MonthStatus.IN_ARREARS
         else:
             status = MonthStatus.UNPAID
@@ -526,22 +535,24 @@ class _Fold:
         if period.ended_on is not None:
             return None
         window = self.rules.arrears_limit_months
-        month = Month.of(self.today)
+        completed = self.completed
+        month = _month_at(Month.of(self.today).index)
         if self.due_on(month) < self.today:
-            month += 1  # the checks up to yesterday's due dates are done
-        month = max(month, period.start_month + window)
-        latest = max([m for m in self.completed if period.has_month(m)], default=month)
+            month = _shift(month, 1)  # the checks up to yesterday's due dates are done
+        month = max(month, _shift(period.start_month, window))
+        latest = max([m for m in completed if period.has_month(m)], default=month)
         # A run of unpaid months starts after the last paid month at the latest.
-        while any(month - back in self.completed for back in range(window + 1)):
+        while any(_month_at(month.index - back) in completed for back in range(window + 1)):
             if latest.months_until(month) > window:
                 raise AssertionError(f"{month} is a run of unpaid months after {latest}")
-            month += 1
+            month = _shift(month, 1)
         return self.due_on(month) + timedelta(days=1)
 
 
-def _effective_payments(payments: tuple[Payment, ...], today: date) -> list[Payment]:
-    """Validated, one per reference (the first wins; reversed if any copy is), known by today."""
-    first: dict[str, Payment] = {}
+def _effective_payments(payments: tuple[Payment, ...], today: date) -> list[tuple[Payment, date]]:
+    """Validated, one per reference (the first wins; reversed if any copy is), known by today;
+    each with its business date."""
+    first: dict[str, tuple[Payment, date]] = {}
     reversed_refs: set[str] = set()
     for payment in payments:
         if isinstance(payment.amount, bool) or not isinstance(payment.amount, int):
@@ -552,15 +563,43 @@ def _effective_payments(payments: tuple[Payment, ...], today: date) -> list[Paym
             )
         if not payment.months:
             raise ValueError(f"payment {payment.reference} names no months")
-        business_date(payment.paid_at)  # refuses naive instants
-        first.setdefault(payment.reference, payment)
+        day = business_date(payment.paid_at)  # refuses naive instants
+        if payment.reference not in first:
+            first[payment.reference] = (payment, day)
         if payment.reversed:
             reversed_refs.add(payment.reference)
     return [
-        payment
-        for reference, payment in first.items()
-        if reference not in reversed_refs and business_date(payment.paid_at) <= today
+        (payment, day)
+        for reference, (payment, day) in first.items()
+        if reference not in reversed_refs and day <= today
     ]
+
+
+# --- pure helpers of small domains, worked out once per process --------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _month_at(index: int) -> Month:
+    """`Month.from_index`, each month made once (a Month is immutable)."""
+    return Month.from_index(index)
+
+
+def _shift(month: Month, months: int) -> Month:
+    """`month + months`."""
+    return _month_at(month.index + months)
+
+
+@lru_cache(maxsize=1024)
+def _months(first: Month, last: Month) -> tuple[Month, ...]:
+    """`tuple(month_range(first, last))`."""
+    return tuple(_month_at(index) for index in range(first.index, last.index + 1))
+
+
+@lru_cache(maxsize=4096)
+def _due_date(calendar: BusinessCalendar, month: Month) -> date:
+    """A `BusinessCalendar`'s due date of a month: a pure function of the calendar's fields
+    and the month (the holidays package's tables are fixed for the process)."""
+    return calendar.due_date(month)
 
 
 def contribution_history(
