@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 
 import msgspec
 
@@ -149,6 +150,15 @@ def contribution_due(
     if errors:
         raise ValidationFailed(errors)
 
+    version, amounts = _amounts(income, frozenset(chosen), month, schedule)
+    return ContributionDue(month=month, income=income, rate_version=version, amounts=dict(amounts))
+
+
+@lru_cache(maxsize=8192)
+def _amounts(
+    income: int, chosen: frozenset[Programme], month: Month, schedule: RateSchedule
+) -> tuple[str, tuple[tuple[Programme, int], ...]]:
+    """The table in force and each chosen programme's amount, in `Programme` order: a pure
+    function of a small domain (incomes repeat, months are few), worked out once."""
     table = schedule.in_force(month)
-    amounts = {p: table.amount(p, income) for p in Programme if p in chosen}
-    return ContributionDue(month=month, income=income, rate_version=table.version, amounts=amounts)
+    return table.version, tuple((p, table.amount(p, income)) for p in Programme if p in chosen)
