@@ -30,6 +30,8 @@ from litestar.openapi.spec import Example
 from litestar.params import JSONBody, Parameter, QueryParameter
 
 from events.catalog import (
+    AccidentOutcomeReported,
+    AccidentReported,
     ClaimApprovalProposed,
     ClaimApproved,
     ClaimLine,
@@ -50,7 +52,7 @@ from services.access import (
     mask_phone,
     shows_personal_data,
 )
-from services.accidents import AccidentKind, Outcome
+from services.accidents import AccidentKind, Outcome, accident_stream
 from services.api import ApiServices, api_services
 from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.common import (
@@ -383,6 +385,45 @@ class AssessmentView(msgspec.Struct, frozen=True, kw_only=True):
     benefit_rules_version: str
 
 
+class WitnessView(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    phone: str | None
+    statement: str
+
+
+class OutcomeView(msgspec.Struct, frozen=True, kw_only=True):
+    doctor_statement_at: datetime
+    outcome: str
+    disability_percent: int | None
+    impairment: str
+    reported_at: datetime
+    late: bool
+    hours_late: int
+
+
+class AccidentView(msgspec.Struct, frozen=True, kw_only=True):
+    """An accident as reported: Stage I (what happened, witnesses, police report, on time or
+    late), Stage II once given, and the JKK claim it filed."""
+
+    accident_id: str
+    participant: ParticipantRef
+    occurred_at: datetime
+    kind: str
+    traffic: bool
+    place: str
+    chronology: str
+    witnesses: list[WitnessView]
+    police_report: str | None
+    reported_at: datetime
+    reported_by: str
+    deadline: datetime
+    late: bool
+    hours_late: int
+    outcome: OutcomeView | None
+    claim_id: str | None
+    last_position: int
+
+
 # -- helpers -------------------------------------------------------------------------------------
 
 
@@ -554,9 +595,7 @@ class AccidentsController(Controller):
             result = await services.claims.report_accident(command, context_of(request))
             return CommandResult(
                 position=result.last_position,
-                resource=Resource(
-                    "accident", accident_id, f"/audit/timeline/accident/{accident_id}"
-                ),
+                resource=Resource("accident", accident_id, f"/accidents/{accident_id}"),
                 events=["AccidentReported"],
             )
 
@@ -596,6 +635,60 @@ class AccidentsController(Controller):
             )
 
         return await idempotent(request, pool, data, run, response_type=CommandResult)
+
+    @get(
+        "/{accident_id:str}", guards=[requires(Permission.CLAIMS_READ)],
+        summary="An accident as reported (Stage I and II) and the claim it filed",
+        description="Witnesses' phones (and the participant's NIK and phone) are masked for "
+        "roles that do not need them; a user scoped to kecamatan sees only accidents of "
+        "participants living there (any other is 404).",
+        responses={404: NOT_FOUND},
+    )  # fmt: skip
+    async def show(self, accident_id: IdParam, request: AuthRequest) -> AccidentView:
+        services = api_services(request.app.state)
+        pool = db_pool(request.app.state)
+        recorded = await services.store.read_stream(accident_stream(accident_id))
+        reports = [r for r in recorded if isinstance(r.data, AccidentReported)]
+        if not reports:
+            raise NotFound("accident", accident_id)
+        report = reports[0]
+        stage_one: AccidentReported = report.data  # type: ignore[assignment]
+        await _check_scope(pool, request.user, stage_one.participant_id, "accident", accident_id)
+        row = await pool.fetchrow(
+            """SELECT participant_id, name, nik, phone, kecamatan, desa, kpj
+               FROM rm.participants WHERE participant_id = $1""",
+            stage_one.participant_id,
+        )
+        participant = (
+            _participant(row, request.user) if row is not None else ParticipantRef(
+                participant_id=stage_one.participant_id, name=None, nik=None, phone=None,
+                kecamatan=None, desa=None, kpj=None,
+            )
+        )  # fmt: skip
+        clear = shows_personal_data(request.user)
+        outcome = next(
+            (r.data for r in recorded if isinstance(r.data, AccidentOutcomeReported)), None
+        )
+        return AccidentView(
+            accident_id=accident_id, participant=participant,
+            occurred_at=stage_one.occurred_at, kind=stage_one.kind, traffic=stage_one.traffic,
+            place=stage_one.place, chronology=stage_one.chronology,
+            witnesses=[WitnessView(name=w.name, statement=w.statement,
+                                   phone=w.phone if clear or w.phone is None
+                                   else mask_phone(w.phone))
+                       for w in stage_one.witnesses],
+            police_report=stage_one.police_report, reported_at=stage_one.reported_at,
+            reported_by=report.actor, deadline=stage_one.deadline, late=stage_one.late,
+            hours_late=stage_one.hours_late,
+            outcome=None if outcome is None else OutcomeView(
+                doctor_statement_at=outcome.doctor_statement_at, outcome=outcome.outcome,
+                disability_percent=outcome.disability_percent, impairment=outcome.impairment,
+                reported_at=outcome.reported_at, late=outcome.late,
+                hours_late=outcome.hours_late,
+            ),
+            claim_id=jkk_claim_id(accident_id) if outcome is not None else None,
+            last_position=recorded[-1].position,
+        )  # fmt: skip
 
 
 class ClaimsController(Controller):

@@ -12,7 +12,7 @@ from uuid import uuid4
 import pytest
 
 from events.store import EventStore
-from services.access import Role, mask_nik
+from services.access import Role, mask_nik, mask_phone
 from services.claim_decider import jkk_claim_id, jkm_claim_id
 from services.domain.calendar import JAKARTA, business_date
 from services.registration import Registrar
@@ -567,3 +567,57 @@ async def test_a_scoped_officer_sees_and_works_only_claims_of_their_kecamatan(
     assert board.json()["items"] == []
     mine = await api_client.get("/claims", params={"officer": here.username}, headers=here.headers)
     assert [c["claim_id"] for c in mine.json()["items"]] == [claim_id]
+
+
+async def test_an_accident_reads_back_as_reported_with_witness_phones_masked_by_role(
+    api_client: Client,
+    officers: dict[str, Officer],
+    covered: Cohort,
+    read_models: CatchUp,
+) -> None:
+    ani = officers["claim_officer"]
+    occurred = accident_time()
+    report = await post(
+        api_client, "/accidents", ani,
+        {"participant_id": covered.members[0], "occurred_at": occurred.isoformat(),
+         "kind": "commuting", "place": "Jalan Lintas Kepahiang", "chronology": "Terserempet",
+         "witnesses": WITNESSES, "traffic": True, "police_report": "LP/9/XI/2026"},
+    )  # fmt: skip
+    accident_id = report["resource"]["id"]
+    assert report["resource"]["href"] == f"/accidents/{accident_id}"
+    await read_models()
+
+    seen = await api_client.get(f"/accidents/{accident_id}", headers=ani.headers)
+    assert seen.status_code == 200, seen.text
+    body = seen.json()
+    assert (body["kind"], body["place"], body["traffic"], body["police_report"]) == (
+        "commuting", "Jalan Lintas Kepahiang", True, "LP/9/XI/2026",
+    )  # fmt: skip
+    assert body["participant"]["participant_id"] == covered.members[0]
+    assert [w["phone"] for w in body["witnesses"]] == ["081277788899", None]
+    assert (body["late"], body["reported_by"], body["outcome"], body["claim_id"]) == (
+        False, f"user:{ani.username}", None, None,
+    )  # fmt: skip
+    assert body["last_position"] == report["position"]
+
+    masked = (
+        await api_client.get(f"/accidents/{accident_id}", headers=officers["auditor"].headers)
+    ).json()
+    assert masked["witnesses"][0]["phone"] != "081277788899"
+    assert masked["witnesses"][0]["phone"] == mask_phone("081277788899")
+    assert masked["participant"]["nik"] == mask_nik(body["participant"]["nik"])
+
+    await post(
+        api_client, f"/accidents/{accident_id}/outcome", ani,
+        {"doctor_statement_at": datetime.now(UTC).isoformat(), "outcome": "recovered"},
+    )  # fmt: skip
+    after = (await api_client.get(f"/accidents/{accident_id}", headers=ani.headers)).json()
+    assert after["outcome"]["outcome"] == "recovered"
+    assert after["claim_id"] == jkk_claim_id(accident_id)
+
+    missing = await api_client.get(f"/accidents/{uuid4()}", headers=ani.headers)
+    assert_problem(missing, 404, "not-found")
+    refused = await api_client.get(
+        f"/accidents/{accident_id}", headers=officers["registrar"].headers
+    )
+    assert_problem(refused, 403, "forbidden")
