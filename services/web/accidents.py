@@ -1,10 +1,8 @@
 """Accident report pages: Stage I (what happened), Stage II (the doctor's outcome, which files
 the accident's JKK claim) and the JKM death claim, as forms over the API's commands.
 
-Reading an accident back: the report itself is only in the audit log
-(GET /audit/streams/accident-<id>/events, which needs AUDIT_READ). A claim officer, who files
-it, sees the accident through its JKK claim (GET /claims/<jkk claim id>, CLAIMS_READ) once
-Stage II has filed it; the API has no read of a Stage I report for the claims roles.
+An accident reads back from GET /accidents/<id> (CLAIMS_READ): Stage I and II as reported,
+with its JKK claim once filed.
 
 Every form carries an Idempotency-Key made when the form is rendered (kept when it comes
 back with errors), so a double submit reports the accident, or files the claim, only once.
@@ -23,7 +21,6 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect, Template
 
-from services.claim_decider import jkk_claim_id
 from services.domain.calendar import JAKARTA
 from services.web.client import ApiRefused
 from services.web.pages import render, see_other
@@ -191,38 +188,18 @@ def _to_claim(answer: Mapping[str, Any], flash: str) -> Redirect:
 
 
 async def _accident(viewer: Viewer, accident_id: str, min_position: int | None) -> dict[str, Any]:
-    """What the viewer may see of an accident: the report and outcome (audit readers), the
-    JKK claim once filed, and the participant."""
-    if not (viewer.can("claims_read") or viewer.can("audit_read")):
-        raise PermissionDeniedException(detail="Anda tidak berhak melihat laporan kecelakaan.")
-    report, outcome = await _reports(viewer, accident_id)
-    claim = await _absent_as_none(
-        viewer.api.get(_path("claims", jkk_claim_id(accident_id)), {"min_position": min_position})
-    )
-    participant = None
-    if report is not None:
-        participant = await _participant(viewer, report["participant_id"])
-    elif claim is not None:
-        participant = claim["participant"]
-    return {"accident_id": accident_id, "report": report, "outcome": outcome, "claim": claim,
-            "participant": participant}  # fmt: skip
-
-
-async def _reports(viewer: Viewer, accident_id: str) -> tuple[dict[str, Any] | None, Any]:
-    """Stage I (with who reported it) and Stage II from the accident's stream in the audit
-    log, for those who may read it; (None, None) for the others."""
-    if not viewer.can("audit_read"):
-        return None, None
-    stream = await viewer.api.get(
-        f"/audit/streams/{quote(f'accident-{accident_id}', safe='')}/events"
-    )
-    found = {event["type"]: event for event in stream["items"]}
-    reported = found.get("AccidentReported")
-    outcome = found.get("AccidentOutcomeReported")
-    report = None
-    if reported is not None:
-        report = {**reported["data"], "reported_by": reported["actor"].removeprefix("user:")}
-    return report, outcome["data"] if outcome is not None else None
+    """The accident as reported (GET /accidents/<id>), the participant as the viewer may see
+    them, and the JKK claim once Stage II has filed it."""
+    seen = await viewer.api.get(_path("accidents", accident_id))
+    claim = None
+    if seen["claim_id"] is not None:
+        claim = await _absent_as_none(
+            viewer.api.get(_path("claims", seen["claim_id"]), {"min_position": min_position})
+        )
+    report = {key: value for key, value in seen.items() if key not in ("participant", "outcome")}
+    report["reported_by"] = seen["reported_by"].removeprefix("user:")
+    return {"accident_id": accident_id, "report": report, "outcome": seen["outcome"],
+            "claim": claim, "participant": seen["participant"]}  # fmt: skip
 
 
 async def _participant(viewer: Viewer, participant_id: str) -> Any:

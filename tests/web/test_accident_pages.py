@@ -107,7 +107,8 @@ async def test_a_work_accident_from_stage_one_to_the_jkk_claim(
     )
     await expect(page.get_by_role("button", name=re.compile("tahap II"))).to_have_count(0)
 
-    # the auditor reads the report itself from the audit log
+    # the officer reads the report back; so does the auditor
+    await expect(page.get_by_role("region", name="Tahap I: kejadian")).to_contain_text(PLACE)
     await page.context.clear_cookies()
     await login(page, site, "auditor")
     await page.goto(f"/app/accidents/{accident_id}")
