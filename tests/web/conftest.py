@@ -80,12 +80,18 @@ class SiteApi:
         assert response.status_code == 200, (path, response.text)
         return response.json()
 
-    async def wait_for(self, position: int) -> None:
-        """Until every read model has reached `position` (the workers project it)."""
+    async def wait_for(self, position: int, patience: float = 60.0) -> None:
+        """Until every read model has reached `position` (the workers project it). The API
+        waits 5 s per request; on a machine busy with other tests, ask again for a while."""
+        deadline = time.monotonic() + patience
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:
-            response = await client.get(
-                "/cohorts", params={"min_position": position, "limit": 1}, headers=self._reader
-            )
+            while True:
+                response = await client.get(
+                    "/cohorts", params={"min_position": position, "limit": 1},
+                    headers=self._reader,
+                )  # fmt: skip
+                if response.status_code != 503 or time.monotonic() > deadline:
+                    break
         assert response.status_code == 200, response.text
 
 
