@@ -17,7 +17,7 @@ from services.domain.calendar import JAKARTA, business_date
 from tests.api.conftest import worker
 from tests.api.test_cohorts_api import cohort_body
 from tests.api.test_payments_api import DUE, block, this_month
-from tests.web.conftest import Site, login
+from tests.web.conftest import SCREENSHOTS, Site, login
 
 JKK_DOCUMENTS = ["ktp", "kpj_card", "accident_report", "doctor_statement", "bank_account"]
 """The checklist of a JKK claim without a traffic accident or a death."""
@@ -89,6 +89,12 @@ async def done(page: Page, message: str | re.Pattern[str]) -> None:
     """The command went through: its message shows on the page it redirected to."""
     await expect(page.get_by_role("status")).to_have_text(message)
     assert "min_position=" in page.url
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """For the README (docs/screenshots)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=SCREENSHOTS / name, full_page=True)
 
 
 def state_of(page: Page) -> Locator:
@@ -215,6 +221,11 @@ async def test_a_claim_from_the_accident_to_payment_with_the_second_approval(
     await expect(state_of(page)).to_have_text("Dibayar")
     await expect(page.get_by_test_id("decision")).to_contain_text("Rp60.000.000 pada")
     await expect(page.get_by_test_id("sla")).to_contain_text("tepat waktu")
+    await screenshot(page, "claim.png")
+    await page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing spills over
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390
+    await screenshot(page, "claim-phone.png")
+    await page.set_viewport_size({"width": 1280, "height": 800})
 
     # the auditor reads the whole timeline, who did what, and may change nothing
     await relogin(page, site, "auditor")
@@ -311,6 +322,7 @@ async def test_the_board_filters_by_officer_and_sla(page: Page, site: Site) -> N
     await expect(first_card).to_have_class(re.compile("is-breached"))
     await expect(second_card).to_have_count(0)
     await expect(page.get_by_role("heading", name="Papan klaim")).to_have_count(1)  # swapped
+    await screenshot(page, "claim-board.png")
 
     await page.get_by_label("Petugas").fill(site.users["claim_officer2"])
     await page.get_by_role("button", name="Terapkan saringan").click()
