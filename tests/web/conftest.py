@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ MASTER_KEYS = MasterKeys.generate("web1")
 LOOKUP_KEY = base64.b64encode(b"lookup-key-of-the-page-tests-32by").decode()
 PASSWORD = "kopi-kepahiang-2025"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+"""Where `JAGA_SCREENSHOTS=1` keeps the pictures of the main pages the README shows."""
 
 
 @dataclass
@@ -202,3 +204,16 @@ async def login(page: Page, site: Site, role: str) -> None:
     await page.get_by_label("Kata sandi").fill(PASSWORD)
     await page.get_by_role("button", name="Masuk").click()
     await page.wait_for_url("**/app/claims**")
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """A picture of the whole page: into docs/screenshots (the README's) when
+    JAGA_SCREENSHOTS=1, else beside the test's other output, so a test run never changes the
+    checkout. Either way it proves the page renders to an image."""
+    folder = SCREENSHOTS if os.environ.get("JAGA_SCREENSHOTS") == "1" else _SCRATCH
+    folder.mkdir(parents=True, exist_ok=True)
+    image = await page.screenshot(path=folder / name, full_page=True)
+    assert image.startswith(b"\x89PNG") and len(image) > 1000
+
+
+_SCRATCH = Path(tempfile.gettempdir()) / "jaga-screenshots"

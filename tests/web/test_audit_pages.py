@@ -20,7 +20,7 @@ from services.domain.calendar import JAKARTA, Month
 from services.web.audit import chain_problem, chain_verdict
 from services.web.client import ApiRefused
 from services.web.wording import refusal
-from tests.web.conftest import SCREENSHOTS, Site, login
+from tests.web.conftest import Site, login, screenshot
 from tests.web.test_cohort_pages import DUE, VILLAGES, block, cohort_body, today, worker_body
 
 
@@ -62,8 +62,7 @@ async def test_an_auditor_reads_history_state_verification_and_export(
     await expect(events).to_contain_text(site.users["registrar"])
     rows = await events.locator("tbody tr").count()
     assert rows >= 3
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=SCREENSHOTS / "audit-stream.png", full_page=True)
+    await screenshot(page, "audit-stream.png")
 
     # (d) the stream's export: JSON Lines of exactly these events, downloaded
     async with page.expect_download() as download_info:
@@ -112,7 +111,7 @@ async def test_an_auditor_reads_history_state_verification_and_export(
     await expect(page.get_by_test_id("chain-verdict")).to_have_text(
         re.compile(r"^Rantai hash utuh: \d+ kejadian di \d+ aliran diperiksa\.$")
     )
-    await page.screenshot(path=SCREENSHOTS / "audit.png", full_page=True)
+    await screenshot(page, "audit.png")
 
 
 @pytest.mark.parametrize("role", ["finance", "claim_officer"])

@@ -18,7 +18,7 @@ from playwright.async_api import Page, expect
 from services.domain.calendar import JAKARTA, Month, business_date, due_date
 from services.domain.regions import Desa, default_regions
 from services.web.format import bulan
-from tests.web.conftest import SCREENSHOTS, Site, login
+from tests.web.conftest import Site, login, screenshot
 
 DUE = 16_800
 """A month of JKK + JKM at the minimum declared income."""
@@ -169,8 +169,7 @@ async def test_the_dashboard_shows_quota_waiting_list_chart_and_arrears_per_vill
         await expect(page.get_by_test_id("payers-arrears")).to_contain_text("Rp50.400")
     else:  # this month is not due yet: nobody can be in arrears
         await expect(villages).to_contain_text("Tidak ada anggota yang menunggak.")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=SCREENSHOTS / "cohort-dashboard.png", full_page=True)
+    await screenshot(page, "cohort-dashboard.png")
 
 
 async def test_an_administrator_sees_the_budget_but_not_the_people(page: Page, site: Site) -> None:

@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.api.conftest import worker
-from tests.web.conftest import SCREENSHOTS, Site, login
+from tests.web.conftest import Site, login, screenshot
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 DUE = 16_800
@@ -152,7 +152,7 @@ async def test_a_nik_opens_the_participant_with_their_paid_month(
     for hidden in ("Klaim", "Pengingat iuran", "Riwayat"):
         await expect(page.get_by_role("heading", name=hidden, exact=True)).to_have_count(0)
     await expect(page.get_by_role("link", name="Laporkan kecelakaan")).to_have_count(0)
-    await _screenshot(page, "participant.png")
+    await screenshot(page, "participant.png")
 
 
 async def test_a_name_lists_the_participants_live_with_masked_niks_for_finance(
@@ -176,7 +176,7 @@ async def test_a_name_lists_the_participants_live_with_masked_niks_for_finance(
     )
     await page.get_by_label("Status").select_option(label="Aktif")
     await expect(rows).to_have_count(1 + len(cohort.members))
-    await _screenshot(page, "participant-search.png")
+    await screenshot(page, "participant-search.png")
 
     await rows.get_by_role("link", name=cohort.members[1].name).click()
     await expect(page.get_by_test_id("nik")).to_have_text(_masked(cohort.members[1].nik))
@@ -256,7 +256,7 @@ async def test_the_pages_fit_a_phone(page: Page, site: Site, cohort: Cohort) -> 
     month = page.get_by_test_id(f"month-{cohort.first_day:%Y-%m}")
     await expect(month).to_contain_text("Lunas")
     assert await _page_width(page) <= PHONE["width"] + 4
-    await _screenshot(page, "participant-phone.png")
+    await screenshot(page, "participant-phone.png")
 
 
 async def _page_width(page: Page) -> int:
@@ -264,9 +264,3 @@ async def _page_width(page: Page) -> int:
     itself; tables scroll inside their own frame instead."""
     width: int = await page.evaluate("document.documentElement.scrollWidth")
     return width
-
-
-async def _screenshot(page: Page, name: str) -> None:
-    """For the README (docs/screenshots)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=SCREENSHOTS / name, full_page=True)
