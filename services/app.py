@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsConfig, ProblemDetailsPlugin
 from litestar.types import ControllerRouterHandler
@@ -43,6 +43,7 @@ from services.health import HealthController
 from services.resources import clients_lifespan
 from services.web import template_config, web_routes
 from services.web.client import close_client
+from services.web.pages import unrouted
 
 ROUTES: list[ControllerRouterHandler] = [
     HealthController, AuthController, UsersController, CohortsController, ParticipantsController,
@@ -67,6 +68,7 @@ def create_app(settings: Settings, database_url: str, redis_url: str) -> Litesta
     app = Litestar(
         route_handlers=[*ROUTES, *web_routes()],
         template_config=template_config(),
+        exception_handlers={NotFoundException: unrouted, MethodNotAllowedException: unrouted},
         on_shutdown=[close_client],
         lifespan=[
             clients_lifespan(database_url, redis_url),

@@ -63,3 +63,27 @@ async def test_unknown_route_is_a_problem_too(
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["status"] == 404
+
+
+async def test_an_unknown_address_is_a_page_under_app_and_a_problem_elsewhere(
+    migrated_database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path), migrated_database_url, redis_url)
+    async with AsyncTestClient(app) as client:
+        page = await client.get("/app/tidak-ada")
+        assert page.status_code == 404
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Halaman tidak ditemukan." in page.text
+        wrong_method = await client.get("/app/logout")
+        assert wrong_method.status_code == 405
+        assert wrong_method.headers["content-type"].startswith("text/html")
+        assert 'lang="id"' in wrong_method.text
+
+        api = await client.get("/tidak-ada")
+        assert api.status_code == 404
+        assert api.headers["content-type"].startswith("application/problem+json")
+        assert api.json()["type"] == "urn:jaga:problem:not-found"
+        posted = await client.post("/health")
+        assert (posted.status_code, posted.json()["type"]) == (
+            405, "urn:jaga:problem:method-not-allowed",
+        )  # fmt: skip

@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
+from services.api.problems import http_problem
 from services.web.client import ApiRefused
 from services.web.session import LoginRequired, Viewer, login_path
 from services.web.wording import refusal
@@ -84,6 +85,14 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("page %s failed", request.url.path, exc_info=exc)
     return _error_page(request, 500, "Terjadi kesalahan pada sistem. Coba lagi nanti.")
+
+
+def unrouted(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """A 404 or 405 raised before any route matched (no page's handlers apply yet): an
+    address under /app gets the Indonesian page, any other the API's problem."""
+    if request.url.path == "/app" or request.url.path.startswith("/app/"):
+        return _http_error(request, exc)
+    return http_problem(exc).to_response(request)
 
 
 EXCEPTION_HANDLERS = {
