@@ -362,20 +362,37 @@ async def _optional(call: Any) -> Any:
         return None
 
 
+READ_ATTEMPTS = 3
+"""A page after a command asks this many times (each waits up to 5 s) for the read models to
+show it before it says the data is still being updated."""
+
+
+async def caught_up(viewer: Viewer, path: str, params: Mapping[str, Any]) -> Any:
+    """A read as of a command's position, asked again while the read models catch up."""
+    for _ in range(READ_ATTEMPTS - 1):
+        try:
+            return await viewer.api.get(path, params)
+        except ApiRefused as refused:
+            if refused.slug != "read-model-behind":
+                raise
+    return await viewer.api.get(path, params)
+
+
 async def claim_page_data(
     viewer: Viewer, claim_id: str, min_position: int | None
 ) -> dict[str, Any]:
-    """The claim, its claimant and their coverage on the event date, the timeline (for those
-    who may read it) and, under verification, what a decision would find."""
+    """The claim (as of `min_position`), its claimant and their coverage on the event date,
+    the timeline (for those who may read it) and, under verification, what a decision would
+    find. A claim command changes neither the participant nor their coverage."""
     wait = {"min_position": min_position}
-    claim = await viewer.api.get(f"/claims/{claim_id}", wait)
+    claim = await caught_up(viewer, f"/claims/{claim_id}", wait)
     pid = claim["participant"]["participant_id"]
     assess = viewer.can("claims_work") and claim["state"] == "under_verification"
+    timeline_query = {"limit": 200, **wait}
     participant, coverage, timeline, assessment = await asyncio.gather(
-        _optional(viewer.api.get(f"/participants/{pid}", wait)),
-        _optional(viewer.api.get(f"/participants/{pid}/coverage",
-                                 {"on": claim["event_on"], **wait})),
-        _optional(viewer.api.get(f"/audit/timeline/claim/{claim_id}", {"limit": 200, **wait}))
+        _optional(viewer.api.get(f"/participants/{pid}")),
+        _optional(viewer.api.get(f"/participants/{pid}/coverage", {"on": claim["event_on"]})),
+        _optional(caught_up(viewer, f"/audit/timeline/claim/{claim_id}", timeline_query))
         if viewer.can("audit_read") else _none(),
         _optional(viewer.api.get(f"/claims/{claim_id}/assessment")) if assess else _none(),
     )  # fmt: skip

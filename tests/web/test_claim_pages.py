@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-import httpx
 from playwright.async_api import Locator, Page, expect
 
 from services.claim_decider import jkk_claim_id
@@ -24,38 +23,19 @@ JKK_DOCUMENTS = ["ktp", "kpj_card", "accident_report", "doctor_statement", "bank
 WITNESSES = [{"name": "Rudi Hartono"}, {"name": "Sari Wulandari"}]
 
 
-async def command(site: Site, role: str, path: str, body: Any = None) -> dict[str, Any]:
-    """A command as `role` that must succeed, waited for by the read models. Like SiteApi.post,
-    but waiting again when the read models answer 503 after their 5 s: on a machine busy
-    with other tests the workers can be that far behind."""
-    async with httpx.AsyncClient(base_url=site.base_url, timeout=30) as client:
-        response = await client.post(path, json=body, headers=site.api(role).headers)
-        assert response.status_code in (200, 201), (path, response.text)
-        answer: dict[str, Any] = response.json()
-        for _ in range(6):
-            waited = await client.get(
-                "/cohorts", params={"min_position": answer["position"], "limit": 1},
-                headers=site.api("auditor").headers,
-            )  # fmt: skip
-            if waited.status_code != 503:
-                break
-        assert waited.status_code == 200, waited.text
-    return answer
-
-
 async def paid_cohort(site: Site, size: int) -> tuple[list[dict[str, Any]], str]:
     """Workers of a cohort of their own, enrolled today, this month paid by the sponsor: the
     registration bodies (with their participant ids) and the payment's reference."""
     cohort = cohort_body(quota=size)
-    await command(site, "admin", "/cohorts", cohort)
-    await command(site, "admin", f"/cohorts/{cohort['cohort_id']}/open")
+    await site.api("admin").post("/cohorts", cohort)
+    await site.api("admin").post(f"/cohorts/{cohort['cohort_id']}/open")
     people = []
     for _ in range(size):
         body = worker(cohort["cohort_id"])
-        registered = await command(site, "registrar", "/participants", body)
+        registered = await site.api("registrar").post("/participants", body)
         people.append(body | {"participant_id": registered["resource"]["id"]})
     payment = block(cohort["cohort_id"], size * DUE, [this_month()])
-    await command(site, "finance", "/payments", payment)
+    await site.api("finance").post("/payments", payment)
     return people, str(payment["reference"])
 
 
@@ -68,13 +48,13 @@ def jakarta_minute(ago: timedelta) -> datetime:
 
 async def filed_claim(site: Site, participant_id: str) -> str:
     """Stage I and Stage II (recovered) through the API: the JKK claim filed."""
-    report = await command(site, "claim_officer", "/accidents", {
+    report = await site.api("claim_officer").post("/accidents", {
         "participant_id": participant_id, "occurred_at": jakarta_minute(timedelta(minutes=20))
         .isoformat(), "kind": "at_work", "place": "Pasar Kepahiang",
         "chronology": "Tertimpa karung saat bongkar muat", "witnesses": WITNESSES,
     })  # fmt: skip
     accident_id = report["resource"]["id"]
-    await command(site, "claim_officer", f"/accidents/{accident_id}/outcome", {
+    await site.api("claim_officer").post(f"/accidents/{accident_id}/outcome", {
         "doctor_statement_at": datetime.now(UTC).isoformat(), "outcome": "recovered",
     })  # fmt: skip
     return jkk_claim_id(accident_id)
@@ -290,12 +270,12 @@ async def test_the_board_filters_by_officer_and_sla(page: Page, site: Site) -> N
     running = await filed_claim(site, first["participant_id"])
     waiting = await filed_claim(site, second["participant_id"])
     ani, budi = site.users["claim_officer"], site.users["claim_officer2"]
-    await command(site, "claim_officer", f"/claims/{running}/assignment", {"officer": ani})
+    await site.api("claim_officer").post(f"/claims/{running}/assignment", {"officer": ani})
     for document in JKK_DOCUMENTS:
-        await command(site, "claim_officer", f"/claims/{running}/documents",
+        await site.api("claim_officer").post(f"/claims/{running}/documents",
                       {"document": document})  # fmt: skip
-    await command(site, "claim_officer", f"/claims/{running}/submission")
-    await command(site, "claim_officer2", f"/claims/{waiting}/assignment", {"officer": budi})
+    await site.api("claim_officer").post(f"/claims/{running}/submission")
+    await site.api("claim_officer2").post(f"/claims/{waiting}/assignment", {"officer": budi})
 
     await login(page, site, "claim_officer")
     cards = page.get_by_test_id("claim-card")
