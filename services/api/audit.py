@@ -741,31 +741,48 @@ class AuditController(Controller):
         limit: Limit = 100,
         min_position: MinPosition = None,
     ) -> Timeline:
-        store = api_services(request.app.state).store
-        if request.user.kecamatan:
-            if subject_kind not in _SCOPED_STREAMS:
-                raise _regency_wide(request.user)
-            await _check_scope(request.user, store, f"{subject_kind}-{subject_id}")
-        await await_read_models(store.pool, [TIMELINE], min_position)
-        key = decode_cursor(cursor, width=1, kinds=(int,))
-        rows = await store.pool.fetch(
-            """SELECT position, stream_id, stream_version, event_type, actor, occurred_at,
-                      recorded_at, correlation_id, causation_id, summary
-               FROM rm.timeline
-               WHERE subject_kind = $1 AND subject_id = $2 AND position > $3
-               ORDER BY position LIMIT $4""",
-            subject_kind,
-            subject_id,
-            key[0] if key else -1,
-            limit + 1,
-        )
-        if not rows and key is None:
-            raise NotFound(subject_kind, subject_id)
-        page = [TimelineEntry(**dict(r)) for r in rows[:limit]]
-        more = len(rows) > limit
-        return Timeline(
-            subject_kind, subject_id, page, encode_cursor([page[-1].position]) if more else None
-        )
+        return await subject_timeline(
+            request, subject_kind, subject_id, cursor=cursor, limit=limit,
+            min_position=min_position,
+        )  # fmt: skip
+
+
+async def subject_timeline(
+    request: AuthRequest,
+    subject_kind: str,
+    subject_id: str,
+    *,
+    cursor: str | None,
+    limit: int,
+    min_position: int | None,
+) -> Timeline:
+    """A subject's timeline within the user's kecamatan scope: for the audit route, and for
+    the claim and participant routes whose readers see the summaries (no personal data)."""
+    store = api_services(request.app.state).store
+    if request.user.kecamatan:
+        if subject_kind not in _SCOPED_STREAMS:
+            raise _regency_wide(request.user)
+        await _check_scope(request.user, store, f"{subject_kind}-{subject_id}")
+    await await_read_models(store.pool, [TIMELINE], min_position)
+    key = decode_cursor(cursor, width=1, kinds=(int,))
+    rows = await store.pool.fetch(
+        """SELECT position, stream_id, stream_version, event_type, actor, occurred_at,
+                  recorded_at, correlation_id, causation_id, summary
+           FROM rm.timeline
+           WHERE subject_kind = $1 AND subject_id = $2 AND position > $3
+           ORDER BY position LIMIT $4""",
+        subject_kind,
+        subject_id,
+        key[0] if key else -1,
+        limit + 1,
+    )
+    if not rows and key is None:
+        raise NotFound(subject_kind, subject_id)
+    page = [TimelineEntry(**dict(r)) for r in rows[:limit]]
+    more = len(rows) > limit
+    return Timeline(
+        subject_kind, subject_id, page, encode_cursor([page[-1].position]) if more else None
+    )
 
 
 # -- helpers -------------------------------------------------------------------------------------

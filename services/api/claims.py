@@ -54,6 +54,7 @@ from services.access import (
 )
 from services.accidents import AccidentKind, Outcome, accident_stream
 from services.api import ApiServices, api_services
+from services.api.audit import Timeline, subject_timeline
 from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.common import (
     ID_PATTERN,
@@ -1046,6 +1047,26 @@ class ClaimsController(Controller):
             not_granted=list(found.not_granted), total=found.total,
             benefit_rules_version=found.benefit_rules_version,
         )  # fmt: skip
+
+    @get(
+        "/{claim_id:str}/timeline", guards=[requires(Permission.CLAIMS_READ)],
+        summary="The claim's timeline: who did what, when, and why",
+        description="Every event of the claim (read model `audit_timeline`) in log order, with "
+        "the actor, business and record time, correlation and causation, and a summary in "
+        "Bahasa Indonesia without personal data: the history an officer works from.",
+        responses={404: NOT_FOUND},
+    )  # fmt: skip
+    async def timeline(
+        self,
+        claim_id: IdParam,
+        request: AuthRequest,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+        min_position: MinPosition = None,
+    ) -> Timeline:
+        return await subject_timeline(
+            request, "claim", claim_id, cursor=cursor, limit=limit, min_position=min_position
+        )
 
 
 def _iso(day: date | None) -> str | None:

@@ -56,6 +56,7 @@ from services.access import (
     shows_personal_data,
 )
 from services.api import api_services, problem
+from services.api.audit import Timeline, subject_timeline
 from services.api.auth import BEARER, AuthRequest, context_of, requires
 from services.api.cohorts import COHORT_ID, Name
 from services.api.common import (
@@ -862,6 +863,28 @@ class ParticipantsController(Controller):
             month=str(covered.month), period=covered.period,
             payment_reference=covered.payment_reference, paid_on=covered.paid_on,
             rules_version=covered.rules_version, standing=view,
+        )  # fmt: skip
+
+    @get(
+        "/{participant_id:str}/timeline", guards=[requires(Permission.PARTICIPANTS_READ)],
+        summary="The participant's timeline: who did what, when, and why",
+        description="Every event that concerns the participant (registration, payments, "
+        "reminders, accidents, claims) in log order, with the actor, business and record "
+        "time, correlation and causation, and a summary in Bahasa Indonesia without personal "
+        "data.",
+        responses={404: NOT_FOUND},
+    )  # fmt: skip
+    async def timeline(
+        self,
+        participant_id: ParticipantPath,
+        request: AuthRequest,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+        min_position: MinPosition = None,
+    ) -> Timeline:
+        return await subject_timeline(
+            request, "participant", participant_id, cursor=cursor, limit=limit,
+            min_position=min_position,
         )  # fmt: skip
 
     @get(

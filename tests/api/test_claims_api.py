@@ -615,6 +615,24 @@ async def test_an_accident_reads_back_as_reported_with_witness_phones_masked_by_
     assert after["outcome"]["outcome"] == "recovered"
     assert after["claim_id"] == jkk_claim_id(accident_id)
 
+    # the claim's and the participant's timelines, for those who read claims / participants
+    await read_models()
+    claim_timeline = await api_client.get(
+        f"/claims/{after['claim_id']}/timeline", headers=ani.headers
+    )
+    assert claim_timeline.status_code == 200, claim_timeline.text
+    entries = claim_timeline.json()["items"]
+    assert "ClaimFiled" in {e["event_type"] for e in entries}
+    assert all(e["summary"] and e["actor"] for e in entries)
+    clerk = officers["registrar"].headers
+    person = await api_client.get(f"/participants/{covered.members[0]}/timeline", headers=clerk)
+    assert person.status_code == 200, person.text
+    assert "ParticipantRegistered" in {e["event_type"] for e in person.json()["items"]}
+    assert_problem(
+        await api_client.get(f"/claims/{after['claim_id']}/timeline", headers=clerk), 403,
+        "forbidden",
+    )  # fmt: skip
+
     missing = await api_client.get(f"/accidents/{uuid4()}", headers=ani.headers)
     assert_problem(missing, 404, "not-found")
     refused = await api_client.get(

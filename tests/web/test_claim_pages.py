@@ -16,7 +16,7 @@ from services.domain.calendar import JAKARTA, business_date
 from tests.api.conftest import worker
 from tests.api.test_cohorts_api import cohort_body
 from tests.api.test_payments_api import DUE, block, this_month
-from tests.web.conftest import SCREENSHOTS, Site, login
+from tests.web.conftest import Site, login, screenshot
 
 JKK_DOCUMENTS = ["ktp", "kpj_card", "accident_report", "doctor_statement", "bank_account"]
 """The checklist of a JKK claim without a traffic accident or a death."""
@@ -69,12 +69,6 @@ async def done(page: Page, message: str | re.Pattern[str]) -> None:
     """The command went through: its message shows on the page it redirected to."""
     await expect(page.get_by_role("status")).to_have_text(message)
     assert "min_position=" in page.url
-
-
-async def screenshot(page: Page, name: str) -> None:
-    """For the README (docs/screenshots)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=SCREENSHOTS / name, full_page=True)
 
 
 def state_of(page: Page) -> Locator:
