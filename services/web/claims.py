@@ -382,7 +382,7 @@ async def claim_page_data(
     viewer: Viewer, claim_id: str, min_position: int | None
 ) -> dict[str, Any]:
     """The claim (as of `min_position`), its claimant and their coverage on the event date,
-    the timeline (for those who may read it) and, under verification, what a decision would
+    the timeline and, under verification, what a decision would
     find. A claim command changes neither the participant nor their coverage."""
     wait = {"min_position": min_position}
     claim = await caught_up(viewer, f"/claims/{claim_id}", wait)
@@ -392,8 +392,7 @@ async def claim_page_data(
     participant, coverage, timeline, assessment = await asyncio.gather(
         _optional(viewer.api.get(f"/participants/{pid}")),
         _optional(viewer.api.get(f"/participants/{pid}/coverage", {"on": claim["event_on"]})),
-        _optional(caught_up(viewer, f"/audit/timeline/claim/{claim_id}", timeline_query))
-        if viewer.can("audit_read") else _none(),
+        _optional(caught_up(viewer, f"/claims/{claim_id}/timeline", timeline_query)),
         _optional(viewer.api.get(f"/claims/{claim_id}/assessment")) if assess else _none(),
     )  # fmt: skip
     return {

@@ -28,9 +28,6 @@ from services.web.session import Viewer, viewer_of
 from services.web.wording import refusal
 
 PAGE_SIZE = 25
-CLAIM_PAGES = 5
-"""The claim board has no participant filter: the page reads at most this many pages (of 200)
-of the participant's kecamatan and keeps the participant's claims."""
 PARTICIPANT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _SEPARATORS = re.compile(r"[\s.-]+")
 
@@ -215,8 +212,8 @@ async def _optional(call: Awaitable[Any]) -> Any:
 
 
 async def _timeline(viewer: Viewer, participant_id: str, min_position: int | None) -> Any:
-    """The audit timeline (auditors); a participant without events has an empty one."""
-    path = f"/audit/timeline/participant/{participant_id}"
+    """The participant's timeline; a participant without events has an empty one."""
+    path = f"/participants/{participant_id}/timeline"
     try:
         return await viewer.api.get(path, {"limit": 200, "min_position": min_position})
     except ApiRefused as refused:
@@ -226,16 +223,11 @@ async def _timeline(viewer: Viewer, participant_id: str, min_position: int | Non
 
 
 async def _claims(viewer: Viewer, participant: dict[str, Any], min_position: int | None) -> Any:
-    """The participant's claims from the board of their kecamatan (no participant filter)."""
-    claims: list[dict[str, Any]] = []
-    params = {"kecamatan": participant["kecamatan"], "limit": 200, "min_position": min_position}
-    for _ in range(CLAIM_PAGES):
-        page = await viewer.api.get("/claims", params)
-        claims += [c for c in page["items"] if c["participant_id"] == participant["participant_id"]]
-        if not page["next_cursor"]:
-            return {"items": claims, "complete": True}
-        params["cursor"] = page["next_cursor"]
-    return {"items": claims, "complete": False}
+    """The participant's claims (a participant has a handful: one page)."""
+    params = {"participant_id": participant["participant_id"], "limit": 200,
+              "min_position": min_position}  # fmt: skip
+    page = await viewer.api.get("/claims", params)
+    return {"items": page["items"], "complete": page["next_cursor"] is None}
 
 
 async def participant_sections(

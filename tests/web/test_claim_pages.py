@@ -195,6 +195,7 @@ async def test_a_claim_from_the_accident_to_payment_with_the_second_approval(
     await expect(state_of(page)).to_have_text("Dibayar")
     await expect(page.get_by_test_id("decision")).to_contain_text("Rp60.000.000 pada")
     await expect(page.get_by_test_id("sla")).to_contain_text("tepat waktu")
+    await expect(page.get_by_test_id("timeline")).to_contain_text("Klaim dibayar")
     await screenshot(page, "claim.png")
     await page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing spills over
     assert await page.evaluate("document.documentElement.scrollWidth") <= 390
