@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from services.web.client import Api, ApiRefused
 from services.web.pages import render
-from services.web.session import COOKIE, HOME, checked_form, safe_next, viewer_of
+from services.web.session import COOKIE, checked_form, home_for, safe_next, viewer_of
 
 _WRONG = "Nama pengguna atau kata sandi salah."
 _LOGIN_REFUSED = {
@@ -36,7 +36,7 @@ class LoginController(Controller):
         request: Request[Any, Any, Any],
         next_path: Annotated[str | None, QueryParameter(query="next")] = None,
     ) -> Template:
-        return render(request, "login.html", None, next=safe_next(next_path), error=None)
+        return render(request, "login.html", None, next=safe_next(next_path) or "", error=None)
 
     @post("/login", status_code=200)
     async def login(
@@ -46,7 +46,7 @@ class LoginController(Controller):
     ) -> Template | Redirect:
         username = (data.get("username") or "").strip()
         password = data.get("password") or ""
-        target = safe_next(data.get("next"))
+        wanted = safe_next(data.get("next"))
         try:
             answer = await Api(request.app, None).post(
                 "/auth/token", {"username": username, "password": password}
@@ -54,11 +54,12 @@ class LoginController(Controller):
         except ApiRefused as refused:
             error = _LOGIN_REFUSED.get(refused.status, "Tidak dapat masuk. Coba lagi nanti.")
             return render(request, "login.html", None, status_code=refused.status,
-                          next=target, error=error, username=username)  # fmt: skip
+                          next=wanted or "", error=error, username=username)  # fmt: skip
         cookie = Cookie(
             key=COOKIE, value=answer["access_token"], max_age=int(answer["expires_in"]),
             path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https",
         )  # fmt: skip
+        target = wanted or home_for(answer["user"]["permissions"])
         return Redirect(target, status_code=HTTP_303_SEE_OTHER, cookies=[cookie])
 
     @post("/logout", status_code=200)
@@ -71,11 +72,16 @@ class LoginController(Controller):
         return Redirect("/app/login", status_code=HTTP_303_SEE_OTHER, cookies=[gone])
 
     @get("/")
-    async def home(self) -> Redirect:
-        return Redirect(HOME, status_code=HTTP_303_SEE_OTHER)
+    async def home(self, request: Request[Any, Any, Any]) -> Redirect:
+        return await _front_door(request)
 
 
 @get("/", include_in_schema=False)
-async def root() -> Redirect:
-    """The site's front door is the case board (or the login form on the way)."""
-    return Redirect(HOME, status_code=HTTP_303_SEE_OTHER)
+async def root(request: Request[Any, Any, Any]) -> Redirect:
+    return await _front_door(request)
+
+
+async def _front_door(request: Request[Any, Any, Any]) -> Redirect:
+    """The site's front door: the user's first page (or the login form on the way)."""
+    viewer = await viewer_of(request)
+    return Redirect(home_for(viewer.permissions), status_code=HTTP_303_SEE_OTHER)

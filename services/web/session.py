@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +24,15 @@ from services.web.format import ROLES
 COOKIE = "jaga_session"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-Jaga-CSRF"
-HOME = "/app/claims"
+HOMES = (
+    ("claims_read", "/app/claims"),
+    ("payments_record", "/app/cohorts"),
+    ("participants_read", "/app/participants"),
+    ("cohorts_read", "/app/cohorts"),
+    ("audit_read", "/app/audit"),
+)
+"""Where a user lands: the first page their rights open, in the order of their daily work
+(claim officers the board, finance the cohorts' money, registrars the participants)."""
 
 
 class LoginRequired(Exception):
@@ -64,11 +73,17 @@ def csrf_token(session_token: str) -> str:
     return hmac.new(session_token.encode(), b"jaga-csrf", hashlib.sha256).hexdigest()[:32]
 
 
-def safe_next(path: str | None) -> str:
+def home_for(permissions: Iterable[str]) -> str:
+    """The page a user starts from."""
+    held = set(permissions)
+    return next((path for right, path in HOMES if right in held), "/app/participants")
+
+
+def safe_next(path: str | None) -> str | None:
     """Only a path of ours: never an open redirect."""
     if path and path.startswith("/app/") and not path.startswith("//"):
         return path
-    return HOME
+    return None
 
 
 def login_path(next_path: str) -> str:

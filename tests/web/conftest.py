@@ -21,7 +21,7 @@ from uuid import uuid4
 import asyncpg
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from events.catalog import registry
 from events.personal import MasterKeys
@@ -198,12 +198,13 @@ async def page(browser: Browser, site: Site) -> AsyncIterator[Page]:
 
 
 async def login(page: Page, site: Site, role: str) -> None:
-    """Log in through the form as the account of `role`; lands on the case board."""
+    """Log in through the form as the account of `role`; lands on the role's first page."""
     await page.goto("/app/login")
     await page.get_by_label("Nama pengguna").fill(site.users[role])
     await page.get_by_label("Kata sandi").fill(PASSWORD)
     await page.get_by_role("button", name="Masuk").click()
-    await page.wait_for_url("**/app/claims**")
+    await page.wait_for_url(lambda url: "/app/login" not in url)
+    await expect(page.get_by_test_id("who")).to_be_visible()
 
 
 async def screenshot(page: Page, name: str) -> None:

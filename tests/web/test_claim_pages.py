@@ -227,6 +227,7 @@ async def test_a_claim_from_the_accident_to_payment_with_the_second_approval(
 
 async def test_finance_may_not_open_the_claims(page: Page, site: Site) -> None:
     await login(page, site, "finance")
+    await page.goto("/app/claims")
     await expect(page.get_by_role("heading", name="Tidak dapat ditampilkan")).to_be_visible()
     await expect(page.get_by_role("alert")).to_have_text(re.compile(r"tidak (berhak|mengizinkan)"))
     await expect(page.get_by_test_id("claim-card")).to_have_count(0)

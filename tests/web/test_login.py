@@ -29,3 +29,24 @@ async def test_logging_out_ends_the_session(page: Page, site: Site) -> None:
     await expect(page.get_by_role("heading", name="Masuk ke Jaga")).to_be_visible()
     await page.goto("/app/claims")
     await expect(page.get_by_role("heading", name="Masuk ke Jaga")).to_be_visible()
+
+
+async def test_each_role_starts_where_its_work_is_and_sees_only_its_menu(
+    page: Page, site: Site
+) -> None:
+    menu = page.get_by_role("navigation", name="Menu utama")
+    for role, home, shown, hidden in [
+        ("claim_officer", "/app/claims", ["Klaim", "Peserta"], ["Kohort", "Audit"]),
+        ("finance", "/app/cohorts", ["Peserta", "Kohort"], ["Klaim", "Audit"]),
+        ("registrar", "/app/participants", ["Peserta", "Kohort"], ["Klaim", "Audit"]),
+        ("auditor", "/app/claims", ["Klaim", "Peserta", "Kohort", "Audit"], []),
+    ]:
+        await page.context.clear_cookies()
+        await login(page, site, role)
+        assert page.url.endswith(home), (role, page.url)
+        for name in shown:
+            await expect(menu.get_by_role("link", name=name, exact=True)).to_be_visible()
+        for name in hidden:
+            await expect(menu.get_by_role("link", name=name, exact=True)).to_have_count(0)
+        await page.goto("/")
+        assert page.url.endswith(home), (role, page.url)
