@@ -19,6 +19,7 @@ from uuid import uuid4
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from services.domain.calendar import JAKARTA
@@ -71,7 +72,9 @@ class AccidentPages(Controller):
     include_in_schema = False
 
     @get("/new")
-    async def new_report(self, request: Request[Any, Any, Any], participant_id: str) -> Template:
+    async def new_report(
+        self, request: Request[Any, Any, Any], participant_id: FromQuery[str]
+    ) -> Template:
         viewer = await _reporter(request)
         participant = await _participant(viewer, participant_id)
         values = {"key": str(uuid4()), "occurred_on": _today()}
@@ -79,7 +82,7 @@ class AccidentPages(Controller):
 
     @post("/new", status_code=200)
     async def file_report(
-        self, request: Request[Any, Any, Any], participant_id: str
+        self, request: Request[Any, Any, Any], participant_id: FromQuery[str]
     ) -> Template | Redirect:
         viewer = await _reporter(request)
         form = await checked_form(request, viewer)
@@ -98,14 +101,16 @@ class AccidentPages(Controller):
         )
 
     @get("/death")
-    async def death_form(self, request: Request[Any, Any, Any], participant_id: str) -> Template:
+    async def death_form(
+        self, request: Request[Any, Any, Any], participant_id: FromQuery[str]
+    ) -> Template:
         viewer = await _reporter(request)
         participant = await _participant(viewer, participant_id)
         return _death_form(request, viewer, participant, {"key": str(uuid4())})
 
     @post("/death", status_code=200)
     async def file_death(
-        self, request: Request[Any, Any, Any], participant_id: str
+        self, request: Request[Any, Any, Any], participant_id: FromQuery[str]
     ) -> Template | Redirect:
         viewer = await _reporter(request)
         form = await checked_form(request, viewer)
@@ -119,21 +124,24 @@ class AccidentPages(Controller):
 
     @get("/{accident_id:str}")
     async def show(
-        self, request: Request[Any, Any, Any], accident_id: str, min_position: int | None = None
+        self,
+        request: Request[Any, Any, Any],
+        accident_id: FromPath[str],
+        min_position: FromQuery[int | None] = None,
     ) -> Template:
         viewer = await viewer_of(request)
         accident = await _accident(viewer, accident_id, min_position)
         return _accident_page(request, viewer, accident, {"key": str(uuid4())})
 
     @get("/{accident_id:str}/outcome")
-    async def outcome_form(self, accident_id: str) -> Redirect:
+    async def outcome_form(self, accident_id: FromPath[str]) -> Redirect:
         """Where a Stage II form that came back with errors was posted: reloaded or shared,
         the address shows the accident (and its form) again."""
         return see_other(_path("app", "accidents", accident_id))
 
     @post("/{accident_id:str}/outcome", status_code=200)
     async def report_outcome(
-        self, request: Request[Any, Any, Any], accident_id: str
+        self, request: Request[Any, Any, Any], accident_id: FromPath[str]
     ) -> Template | Redirect:
         viewer = await _reporter(request)
         form = await checked_form(request, viewer)

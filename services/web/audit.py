@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from litestar import Controller, Request, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from services.domain.calendar import JAKARTA
@@ -286,9 +287,9 @@ class AuditPages(Controller):
     async def index(
         self,
         request: Request[Any, Any, Any],
-        export_stream: str = "",
-        export_types: str = "",
-        export_after: str = "",
+        export_stream: FromQuery[str] = "",
+        export_types: FromQuery[str] = "",
+        export_after: FromQuery[str] = "",
     ) -> Template:
         viewer = await viewer_of(request)
         links = ExportLinks(export_stream, export_types, export_after)
@@ -296,7 +297,10 @@ class AuditPages(Controller):
 
     @get("/stream")
     async def stream(
-        self, request: Request[Any, Any, Any], stream_id: str = "", cursor: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        stream_id: FromQuery[str] = "",
+        cursor: FromQuery[str | None] = None,
     ) -> Template:
         viewer = await viewer_of(request)
         stream_id = stream_id.strip()
@@ -307,11 +311,11 @@ class AuditPages(Controller):
     async def state(
         self,
         request: Request[Any, Any, Any],
-        subject: str = "participant",
-        subject_id: str = "",
-        as_of: str = "",
-        known_date: str = "",
-        known_time: str = "",
+        subject: FromQuery[str] = "participant",
+        subject_id: FromQuery[str] = "",
+        as_of: FromQuery[str] = "",
+        known_date: FromQuery[str] = "",
+        known_time: FromQuery[str] = "",
     ) -> Template:
         viewer = await viewer_of(request)
         query = StateQuery(subject, subject_id.strip(), as_of, known_date, known_time)
@@ -319,7 +323,9 @@ class AuditPages(Controller):
         return _page(request, viewer, part="state", outcome=outcome, state_query=query)
 
     @get("/verification")
-    async def verify(self, request: Request[Any, Any, Any], stream_id: str = "") -> Template:
+    async def verify(
+        self, request: Request[Any, Any, Any], stream_id: FromQuery[str] = ""
+    ) -> Template:
         viewer = await viewer_of(request)
         stream_id = stream_id.strip()
         outcome = await verification(viewer, stream_id)

@@ -24,6 +24,7 @@ from uuid import uuid4
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from services.domain.calendar import JAKARTA
@@ -490,7 +491,7 @@ class ClaimPages(Controller):
         return response
 
     @get("/{claim_id:str}")
-    async def claim(self, request: Request[Any, Any, Any], claim_id: str) -> Template:
+    async def claim(self, request: Request[Any, Any, Any], claim_id: FromPath[str]) -> Template:
         """A claim's page (as of `min_position` after a form's command)."""
         viewer = await viewer_of(request)
         min_position = request.query_params.get("min_position")
@@ -501,7 +502,7 @@ class ClaimPages(Controller):
 
     @post("/{claim_id:str}/{action:str}", status_code=303)
     async def act(
-        self, request: Request[Any, Any, Any], claim_id: str, action: str
+        self, request: Request[Any, Any, Any], claim_id: FromPath[str], action: FromPath[str]
     ) -> Redirect | Template:
         """One claim action: the command, then the page as of its position with a message;
         refused, the page again with the reason and the user's input."""

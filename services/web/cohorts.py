@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from litestar import Controller, Request, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from services.domain.regions import default_regions
@@ -256,8 +257,8 @@ class CohortPages(Controller):
     async def cohorts(
         self,
         request: Request[Any, Any, Any],
-        cursor: str | None = None,
-        min_position: int | None = None,
+        cursor: FromQuery[str | None] = None,
+        min_position: FromQuery[int | None] = None,
     ) -> Template:
         viewer = await viewer_of(request)
         page = await viewer.api.get(
@@ -271,7 +272,10 @@ class CohortPages(Controller):
 
     @get("/{cohort_id:str}")
     async def dashboard(
-        self, request: Request[Any, Any, Any], cohort_id: str, min_position: int | None = None
+        self,
+        request: Request[Any, Any, Any],
+        cohort_id: FromPath[str],
+        min_position: FromQuery[int | None] = None,
     ) -> Template:
         viewer = await viewer_of(request)
         cohort = await viewer.api.get(f"/cohorts/{cohort_id}", {"min_position": min_position})

@@ -34,7 +34,7 @@ class LoginController(Controller):
     async def form(
         self,
         request: Request[Any, Any, Any],
-        next_path: Annotated[str | None, QueryParameter(query="next")] = None,
+        next_path: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Template:
         return render(request, "login.html", None, next=safe_next(next_path) or "", error=None)
 

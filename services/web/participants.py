@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
@@ -284,11 +285,11 @@ class ParticipantPages(Controller):
     async def search(
         self,
         request: Request[Any, Any, Any],
-        q: str = "",
-        desa: str = "",
-        status: str = "",
-        cursor: str = "",
-        min_position: int | None = None,
+        q: FromQuery[str] = "",
+        desa: FromQuery[str] = "",
+        status: FromQuery[str] = "",
+        cursor: FromQuery[str] = "",
+        min_position: FromQuery[int | None] = None,
     ) -> Response[Any]:
         viewer = await viewer_of(request)
         asked = Search(q.strip(), desa, status, cursor, min_position)
@@ -306,7 +307,10 @@ class ParticipantPages(Controller):
 
     @get("/{participant_id:str}")
     async def show(
-        self, request: Request[Any, Any, Any], participant_id: str, min_position: int | None = None
+        self,
+        request: Request[Any, Any, Any],
+        participant_id: FromPath[str],
+        min_position: FromQuery[int | None] = None,
     ) -> Template:
         viewer = await viewer_of(request)
         if not PARTICIPANT_ID.fullmatch(participant_id):
