@@ -33,7 +33,7 @@ from services.web.client import ApiRefused
 from services.web.format import DOCUMENTS, label
 from services.web.pages import render, see_other
 from services.web.session import Viewer, checked_form, viewer_of
-from services.web.wording import refusal
+from services.web.wording import reason_text, refusal
 
 Form = Mapping[str, Any]
 BOARD_PAGE = 30
@@ -136,7 +136,14 @@ def kecamatan_names() -> dict[str, str]:
     return {code: k.name for code, k in sorted(default_regions().kecamatan.items())}
 
 
-HELPERS = {"officer_name": officer_name, "sla_text": sla_text, "rumus": rumus}
+def alasan(reason: str) -> str:
+    """A reason on a claim in Indonesian: the domain's own (eligibility) from the wording
+    catalog; an officer's, typed in Indonesian already, as written."""
+    said = reason_text(reason)
+    return said[:1].upper() + said[1:] if said else reason
+
+
+HELPERS = {"officer_name": officer_name, "sla_text": sla_text, "rumus": rumus, "alasan": alasan}
 """Functions the claim templates call."""
 
 

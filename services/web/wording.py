@@ -272,6 +272,15 @@ def _catalog(entries: Iterable[tuple[str, str]]) -> list[tuple[re.Pattern[str], 
 
 _REASONS = _catalog(
     [
+        # eligibility (services/claim_assessment.py): why a claim is rejected on its merits
+        (r"not covered on (?P<when>\d{4}-\d\d-\d\d): .+", "peserta tidak terlindungi pada {when}"),
+        (r"the membership covers (?P<have>[A-Z, ]+), not (?P<kind>[A-Z]+)",
+         "kepesertaan hanya mencakup program {have}, bukan {kind}"),
+        (r"filed on (?P<when>\S+), after the right to claim ended on (?P<when2>\S+)",
+         "diajukan {when}, setelah hak klaim berakhir pada {when2}"),
+        (r"not a work accident \(\w+\): .+",
+         "bukan kecelakaan kerja: tidak terjadi saat bekerja, dalam perjalanan pergi atau pulang "
+         "kerja, dan bukan penyakit akibat kerja"),
         # claims (services/claim_decider.py, services/api/claims.py, services/claim_documents.py)
         (r"documents still missing: (?P<docs>.+)", "dokumen masih kurang: {docs}"),
         (r"no claim officer is assigned", "belum ada petugas klaim yang ditugaskan"),

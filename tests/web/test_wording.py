@@ -545,3 +545,22 @@ def test_the_raise_sites_left_unread_are_the_known_pass_throughs() -> None:
         "outcome.detail",  # importer: a refusal's detail in an import report row
         "reason",  # errors.ValidationFailed.one: its callers are read
     }
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("not covered on 2026-11-01: the contribution for 2026-11 is not paid as of 2026-11-01",
+         "peserta tidak terlindungi pada 1 November 2026"),
+        ("the membership covers JKK, JKM, not JHT",
+         "kepesertaan hanya mencakup program JKK, JKM, bukan JHT"),
+        ("filed on 2026-11-01, after the right to claim ended on 2026-10-31",
+         "diajukan 1 November 2026, setelah hak klaim berakhir pada 31 Oktober 2026"),
+        ("not a work accident (outside_work): not at work, not on the way between home and "
+         "work, not an occupational disease", "bukan kecelakaan kerja"),
+    ],
+)  # fmt: skip
+def test_the_reasons_a_claim_is_not_eligible_read_in_indonesian(reason: str, said: str) -> None:
+    """services/claim_assessment.py words a rejection on the merits; the claim page shows it."""
+    rendered = reason_text(reason)
+    assert rendered is not None and rendered.startswith(said)
