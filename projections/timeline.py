@@ -72,6 +72,7 @@ from projections.claims import sla_deadline
 from projections.projection import Projection
 from services.claim_decider import jkk_claim_id
 from services.domain.calendar import Month, business_date
+from services.domain.indonesian import bulan, bulan_range, tanggal
 from services.domain.money import number, rupiah
 
 SUBJECT_KINDS = ("participant", "claim", "cohort", "accident", "payment")
@@ -157,13 +158,16 @@ _DOCUMENTS = {
 
 
 def _months(months: Sequence[str]) -> str:
-    """ "2025-10..2025-12" for a run of months, else the months listed."""
-    ordered = sorted(months)
-    if len(ordered) > 1:
-        first, last = Month.parse(ordered[0]), Month.parse(ordered[-1])
-        if first.months_until(last) == len(ordered) - 1:
-            return f"{first}..{last}"
-    return ", ".join(ordered)
+    """ "Oktober sampai Desember 2025" for a run of months, else the months listed."""
+    ordered = [Month.parse(m) for m in sorted(months)]
+    if len(ordered) > 1 and ordered[0].months_until(ordered[-1]) == len(ordered) - 1:
+        return bulan_range(ordered[0], ordered[-1])
+    return ", ".join(bulan(m) for m in ordered)
+
+
+def _who(actor: str) -> str:
+    """An officer as the pages name them: "user:ani" is "ani"."""
+    return actor.removeprefix("user:")
 
 
 def _documents(documents: Sequence[str]) -> str:
@@ -221,19 +225,19 @@ def summary(event: Event) -> str:
             return f"Peserta terdaftar di kohort {event.cohort_id}"
         case ParticipantEnrolled():
             return (
-                f"Menjadi peserta kohort {event.cohort_id} sejak {event.enrolled_on}: "
+                f"Menjadi peserta kohort {event.cohort_id} sejak {tanggal(event.enrolled_on)}: "
                 f"{', '.join(event.programmes)}"
             )
         case ParticipantWaitlisted():
             return f"Menunggu slot di kohort {event.cohort_id}"
         case ParticipantLeft():
             why = _LEAVING.get(event.reason, event.reason)
-            return f"Keluar dari kohort {event.cohort_id} per {event.left_on}: {why}"
+            return f"Keluar dari kohort {event.cohort_id} per {tanggal(event.left_on)}: {why}"
         case KpjRecorded():
             return "Nomor peserta BPJS (KPJ) dicatat"
         case FunderChanged():
             funder = _FUNDERS.get(event.funder, event.funder)
-            return f"Penanggung iuran mulai {event.from_month}: {funder}"
+            return f"Penanggung iuran mulai {bulan(Month.parse(str(event.from_month)))}: {funder}"
         case PaymentRecorded():
             payer = event.payer if event.payer_kind == "sponsor" else "peserta"
             return (
@@ -250,7 +254,7 @@ def summary(event: Event) -> str:
         case AccidentReported():
             traffic = ", kecelakaan lalu lintas" if event.traffic else ""
             return (
-                f"Kecelakaan dilaporkan (tahap I): {business_date(event.occurred_at)}, "
+                f"Kecelakaan dilaporkan (tahap I): {tanggal(business_date(event.occurred_at))}, "
                 f"{_ACCIDENT_KINDS.get(event.kind, event.kind)}{traffic}"
                 f"{_late(event.late, event.hours_late)}"
             )
@@ -259,9 +263,9 @@ def summary(event: Event) -> str:
             percent = f" {event.disability_percent}%" if event.disability_percent else ""
             return f"Laporan tahap II: {outcome}{percent}{_late(event.late, event.hours_late)}"
         case ClaimFiled():
-            return f"Klaim {event.kind} diajukan, kejadian {event.event_on}"
+            return f"Klaim {event.kind} diajukan, kejadian {tanggal(event.event_on)}"
         case ClaimAssigned():
-            return f"Klaim ditugaskan kepada {event.officer} oleh {event.assigned_by}"
+            return f"Klaim ditugaskan kepada {_who(event.officer)} oleh {_who(event.assigned_by)}"
         case ClaimDocumentReceived():
             return f"Dokumen diterima: {_documents([event.document])}"
         case ClaimDocumentsIncomplete():
@@ -269,25 +273,28 @@ def summary(event: Event) -> str:
         case ClaimSubmitted():
             deadline = sla_deadline(event.documents_complete_at, event.sla_working_days)
             return (
-                f"Dokumen lengkap: bayar paling lambat {deadline} "
+                f"Dokumen lengkap: bayar paling lambat {tanggal(deadline)} "
                 f"({event.sla_working_days} hari kerja)"
             )
         case ClaimVerificationStarted():
-            return f"Verifikasi dimulai oleh {event.officer}"
+            return f"Verifikasi dimulai oleh {_who(event.officer)}"
         case ClaimReturned():
-            return f"Klaim dikembalikan oleh {event.officer}: kurang {_documents(event.missing)}"
+            return (
+                f"Klaim dikembalikan oleh {_who(event.officer)}: kurang {_documents(event.missing)}"
+            )
         case ClaimApprovalProposed():
             return (
-                f"Persetujuan pertama oleh {event.officer}, total {rupiah(event.total)}: "
+                f"Persetujuan pertama oleh {_who(event.officer)}, total {rupiah(event.total)}: "
                 "menunggu persetujuan kedua"
             )
         case ClaimHeirsNamed():
             return f"Ahli waris ditetapkan: {number(len(event.heirs))} orang"
         case ClaimApproved():
-            first = f" (diusulkan {event.first_officer})" if event.first_officer else ""
-            return f"Klaim disetujui oleh {event.officer}{first}, total {rupiah(event.total)}"
+            first = f" (diusulkan {_who(event.first_officer)})" if event.first_officer else ""
+            officer = _who(event.officer)
+            return f"Klaim disetujui oleh {officer}{first}, total {rupiah(event.total)}"
         case ClaimRejected():
-            return f"Klaim ditolak oleh {event.officer}: {number(len(event.reasons))} alasan"
+            return f"Klaim ditolak oleh {_who(event.officer)}: {number(len(event.reasons))} alasan"
         case ClaimPaid():
             penalty = (
                 f", termasuk denda keterlambatan {rupiah(event.penalty.amount)} "
@@ -297,23 +304,22 @@ def summary(event: Event) -> str:
             )
             return f"Klaim dibayar: {rupiah(event.amount)}{penalty}"
         case ClaimReopened():
-            return f"Klaim dibuka kembali oleh {event.officer}"
+            return f"Klaim dibuka kembali oleh {_who(event.officer)}"
         case ClaimSlaFlagged():
             if event.level == "breached":
                 return (
-                    f"Batas bayar {event.deadline} terlewati: terlambat "
+                    f"Batas bayar {tanggal(event.deadline)} terlewati: terlambat "
                     f"{event.working_days_late} hari kerja, denda berjalan "
                     f"{rupiah(event.accrued_penalty)}"
                 )
-            return (
-                f"Batas bayar {event.deadline} mendekat: sisa {event.working_days_left} hari kerja"
-            )
+            left = event.working_days_left
+            return f"Batas bayar {tanggal(event.deadline)} mendekat: sisa {left} hari kerja"
         case ReminderScheduled():
             amount = f", {rupiah(event.amount)}" if event.amount is not None else ""
             kind = _REMINDER_KINDS.get(event.kind, event.kind)
             return (
-                f"Pengingat dijadwalkan: {kind} ({event.period}{amount}, jatuh tempo "
-                f"{event.due_on}) lewat {event.channel}"
+                f"Pengingat dijadwalkan: {kind} ({bulan(Month.parse(str(event.period)))}{amount}, "
+                f"jatuh tempo {tanggal(event.due_on)}) lewat {event.channel}"
             )
         case ReminderSent():
             return f"Pengingat terkirim lewat {event.channel} (percobaan ke-{event.attempt})"
@@ -329,14 +335,15 @@ def summary(event: Event) -> str:
         case UserEnabled():
             return f"Pengguna {event.username} diaktifkan kembali"
         case UserPasswordSet():
-            return f"Kata sandi pengguna {event.username} diatur oleh {event.set_by}"
+            return f"Kata sandi pengguna {event.username} diatur oleh {_who(event.set_by)}"
     return type_name(type(event))
 
 
 class AuditTimeline(Projection):
     name: ClassVar[str] = "audit_timeline"
-    version: ClassVar[int] = 2
-    """2: summaries for reminders and officers' accounts (they showed their type name)."""
+    version: ClassVar[int] = 3
+    """2: summaries for reminders and officers' accounts (they showed their type name).
+    3: dates and months written the Indonesian way, officers by username (no "user:")."""
     consumes = registry.types
     tables = ("timeline",)
 

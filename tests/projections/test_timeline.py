@@ -80,14 +80,16 @@ async def test_a_death_at_work_on_every_timeline_it_concerns(
                                             "ClaimFiled"]  # fmt: skip
     said = dict(on_claim)
     assert (
-        said["AccidentReported"] == "Kecelakaan dilaporkan (tahap I): 2025-11-03, di tempat kerja"
+        said["AccidentReported"]
+        == "Kecelakaan dilaporkan (tahap I): 3 November 2025, di tempat kerja"
     )
     assert said["AccidentOutcomeReported"] == "Laporan tahap II: meninggal dunia"
-    assert said["ClaimFiled"] == "Klaim JKK diajukan, kejadian 2025-11-03"
+    assert said["ClaimFiled"] == "Klaim JKK diajukan, kejadian 3 November 2025"
     assert said["ClaimAssigned"] == "Klaim ditugaskan kepada officer:ani oleh supervisor:dewi"
     assert said["ClaimDocumentsIncomplete"] == "Dokumen belum lengkap: kartu keluarga"
     assert (
-        said["ClaimSubmitted"] == "Dokumen lengkap: bayar paling lambat 2025-12-09 (7 hari kerja)"
+        said["ClaimSubmitted"]
+        == "Dokumen lengkap: bayar paling lambat 9 Desember 2025 (7 hari kerja)"
     )
     assert said["ClaimHeirsNamed"] == "Ahli waris ditetapkan: 1 orang"
     assert said["ClaimApprovalProposed"] == (
@@ -104,7 +106,10 @@ async def test_a_death_at_work_on_every_timeline_it_concerns(
                      "ContributionPaid", "AccidentReported", "ClaimFiled", "ClaimApproved",
                      "ClaimPaid"):  # fmt: skip
         assert expected in member_types, expected
-    assert dict(on_member)["ContributionPaid"] == "Iuran dibayar: 2025-10..2025-12, Rp50.400"
+    assert (
+        dict(on_member)["ContributionPaid"]
+        == "Iuran dibayar: Oktober sampai Desember 2025, Rp50.400"
+    )
 
     cohort_types = [t for t, _ in await timeline(domain_store, "cohort", person.cohort_id)]
     assert cohort_types[:2] == ["CohortCreated", "CohortOpened"]
@@ -165,8 +170,8 @@ def test_reminders_and_accounts_are_summarised_without_personal_data() -> None:
     )  # fmt: skip
     text = summary(scheduled)
     assert text == (
-        "Pengingat dijadwalkan: tunggakan 2 bulan (2026-09, Rp33.600, jatuh tempo 2026-11-16) "
-        "lewat sms"
+        "Pengingat dijadwalkan: tunggakan 2 bulan (September 2026, Rp33.600, jatuh tempo "
+        "16 November 2026) lewat sms"
     )
     assert "081234567890" not in text
     failed = ReminderFailed(

@@ -211,10 +211,10 @@ async def test_a_claim_from_the_accident_to_payment_with_the_second_approval(
     timeline = page.get_by_test_id("timeline")
     rows = {
         "Klaim dibayar: Rp60.000.000": officer,
-        f"Klaim disetujui oleh user:{supervisor}": supervisor,
-        f"Persetujuan pertama oleh user:{officer}": officer,
+        f"Klaim disetujui oleh {supervisor}": supervisor,
+        f"Persetujuan pertama oleh {officer}": officer,
         "Klaim dikembalikan": officer,
-        f"Klaim ditugaskan kepada user:{officer}": officer,
+        f"Klaim ditugaskan kepada {officer}": officer,
     }
     for summary, actor in rows.items():
         row = timeline.get_by_role("row").filter(has_text=summary).first
