@@ -100,6 +100,9 @@ ACTIONS = {
 
 FIELDS = {
     # claims and accidents
+    "states": "status klaim",
+    "state": "status klaim",
+    "sla": "status SLA",
     "officer": "petugas",
     "reason": "alasan",
     "received_at": "tanggal diterima",
