@@ -10,8 +10,7 @@ back with errors), so a double submit reports the accident, or files the claim, 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +22,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from services.domain.calendar import JAKARTA
-from services.web.client import ApiRefused
+from services.web.client import ApiRefused, optional
 from services.web.pages import render, see_other
 from services.web.session import Viewer, checked_form, viewer_of
 from services.web.wording import refusal
@@ -61,7 +60,6 @@ _FIELD_ERRORS = {
 }
 """What to say beside an input the API found wrong, by the API's field name."""
 _FIELD_ERROR = "Isian ini tidak valid: terlalu panjang atau berisi karakter yang tidak sah."
-_IN_FLIGHT = "idempotency-key-in-flight"
 
 Form = Mapping[str, Any]
 Errors = dict[str, str]
@@ -91,7 +89,7 @@ class AccidentPages(Controller):
         if errors:
             return _report_form(request, viewer, participant, form, errors=errors, status=422)
         try:
-            answer = await _command(viewer, "/accidents", body, _text(form, "key"))
+            answer = await viewer.api.command("/accidents", body, _text(form, "key"))
         except ApiRefused as refused:
             return _report_form(request, viewer, participant, form, refused=refused)
         accident_id = answer["resource"]["id"]
@@ -117,7 +115,7 @@ class AccidentPages(Controller):
         participant = await _participant(viewer, participant_id)
         body = {"participant_id": participant_id, "died_on": _text(form, "died_on")}
         try:
-            answer = await _command(viewer, "/claims/death", body, _text(form, "key"))
+            answer = await viewer.api.command("/claims/death", body, _text(form, "key"))
         except ApiRefused as refused:
             return _death_form(request, viewer, participant, form, refused=refused)
         return _to_claim(answer, "Klaim JKM diajukan.")
@@ -150,7 +148,7 @@ class AccidentPages(Controller):
         if not errors:
             path = f"{_path('accidents', accident_id)}/outcome"
             try:
-                answer = await _command(viewer, path, body, _text(form, "key"))
+                answer = await viewer.api.command(path, body, _text(form, "key"))
             except ApiRefused as error:
                 refused = error
             else:
@@ -174,19 +172,6 @@ async def _reporter(request: Request[Any, Any, Any]) -> Viewer:
     return viewer
 
 
-async def _command(viewer: Viewer, path: str, body: Any, key: str) -> Any:
-    """POST a form's command once per form: a second submit while the first still runs
-    waits for it and gets its answer, rather than a refusal."""
-    for _ in range(10):
-        try:
-            return await viewer.api.post(path, body, idempotency_key=key or None)
-        except ApiRefused as refused:
-            if refused.slug != _IN_FLIGHT:
-                raise
-            await asyncio.sleep(0.5)
-    return await viewer.api.post(path, body, idempotency_key=key or None)
-
-
 def _to_claim(answer: Mapping[str, Any], flash: str) -> Redirect:
     claim_id = answer["resource"]["id"]
     return see_other(f"{_path('app', 'claims', claim_id)}?min_position={answer['position']}", flash)
@@ -201,8 +186,8 @@ async def _accident(viewer: Viewer, accident_id: str, min_position: int | None) 
     seen = await viewer.api.get(_path("accidents", accident_id))
     claim = None
     if seen["claim_id"] is not None:
-        claim = await _absent_as_none(
-            viewer.api.get(_path("claims", seen["claim_id"]), {"min_position": min_position})
+        claim = await optional(
+            viewer.api.get(_path("claims", seen["claim_id"]), {"min_position": min_position}), 404
         )
     report = {key: value for key, value in seen.items() if key not in ("participant", "outcome")}
     report["reported_by"] = seen["reported_by"].removeprefix("user:")
@@ -225,15 +210,6 @@ async def _participant(viewer: Viewer, participant_id: str) -> Any:
                     "detail": f"participant {participant_id!r} not found",
                 },
             ) from None
-        raise
-
-
-async def _absent_as_none(read: Awaitable[Any]) -> Any:
-    try:
-        return await read
-    except ApiRefused as refused:
-        if refused.status == 404:
-            return None
         raise
 
 

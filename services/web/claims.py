@@ -29,7 +29,7 @@ from litestar.response import Redirect, Template
 
 from services.domain.calendar import JAKARTA
 from services.domain.regions import default_regions
-from services.web.client import ApiRefused
+from services.web.client import ApiRefused, optional
 from services.web.format import DOCUMENTS, label
 from services.web.pages import render, see_other
 from services.web.session import Viewer, checked_form, viewer_of
@@ -346,28 +346,7 @@ ACTIONS: dict[str, Action] = {
 }  # fmt: skip
 
 
-async def run_command(viewer: Viewer, path: str, body: Any, key: str) -> Any:
-    """The command, once per form (its Idempotency-Key); a second submit of the same form
-    while the first still runs waits for the first's answer."""
-    for _ in range(20):
-        try:
-            return await viewer.api.post(path, body, idempotency_key=key or None)
-        except ApiRefused as refused:
-            if refused.slug != "idempotency-key-in-flight":
-                raise
-            await asyncio.sleep(0.25)
-    return await viewer.api.post(path, body, idempotency_key=key or None)
-
-
 # -- reading the claim ----------------------------------------------------------------------------
-
-
-async def _optional(call: Any) -> Any:
-    """A read the page can do without (the viewer may lack the right): None if refused."""
-    try:
-        return await call
-    except ApiRefused:
-        return None
 
 
 READ_ATTEMPTS = 3
@@ -397,11 +376,14 @@ async def claim_page_data(
     pid = claim["participant"]["participant_id"]
     assess = viewer.can("claims_work") and claim["state"] == "under_verification"
     timeline_query = {"limit": 200, **wait}
+    coverage_on = {"on": claim["event_on"]}
+    timeline_path = f"/claims/{claim_id}/timeline"
     participant, coverage, timeline, assessment = await asyncio.gather(
-        _optional(viewer.api.get(f"/participants/{pid}")),
-        _optional(viewer.api.get(f"/participants/{pid}/coverage", {"on": claim["event_on"]})),
-        _optional(caught_up(viewer, f"/claims/{claim_id}/timeline", timeline_query)),
-        _optional(viewer.api.get(f"/claims/{claim_id}/assessment")) if assess else _none(),
+        optional(viewer.api.get(f"/participants/{pid}"), 403, 404),
+        optional(viewer.api.get(f"/participants/{pid}/coverage", coverage_on), 403, 404),
+        optional(caught_up(viewer, timeline_path, timeline_query), 403, 404),
+        optional(viewer.api.get(f"/claims/{claim_id}/assessment"), 403, 404, 422)
+        if assess else _none(),
     )  # fmt: skip
     return {
         "claim": claim,
@@ -520,8 +502,8 @@ class ClaimPages(Controller):
         form = await checked_form(request, viewer)
         try:
             body = spec.body(form, viewer)
-            result = await run_command(
-                viewer, f"/claims/{claim_id}/{spec.path}", body, _text(form, "idempotency_key")
+            result = await viewer.api.command(
+                f"/claims/{claim_id}/{spec.path}", body, _text(form, "idempotency_key")
             )
         except (FormProblem, ApiRefused) as problem:
             message = str(problem) if isinstance(problem, FormProblem) else refusal(problem)

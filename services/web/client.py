@@ -8,13 +8,17 @@ hundred microseconds, not a round trip.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import httpx
 from litestar import Litestar
 
 BASE_URL = "http://jaga.internal"
+IN_FLIGHT = "idempotency-key-in-flight"
+IN_FLIGHT_WAITS = 20
+"""A form submitted twice waits (a quarter second each time) for the first submit's answer."""
 
 
 class ApiRefused(Exception):
@@ -69,6 +73,30 @@ class Api:
             headers["Idempotency-Key"] = idempotency_key
         response = await self._client.post(path, json=body, headers=headers)
         return _answer(response)
+
+    async def command(self, path: str, body: Any, key: str) -> Any:
+        """A form's command, once per form (`key`, made when the form was drawn, is its
+        Idempotency-Key): a second submit while the first still runs waits for the first's
+        answer instead of being refused."""
+        for _ in range(IN_FLIGHT_WAITS):
+            try:
+                return await self.post(path, body, idempotency_key=key or None)
+            except ApiRefused as refused:
+                if refused.slug != IN_FLIGHT:
+                    raise
+                await asyncio.sleep(0.25)
+        return await self.post(path, body, idempotency_key=key or None)
+
+
+async def optional(read: Awaitable[Any], *statuses: int) -> Any:
+    """A read a page can do without: None when the API refuses it with one of `statuses`
+    (a section the role may not read: 403; a thing not there yet: 404)."""
+    try:
+        return await read
+    except ApiRefused as refused:
+        if refused.status in statuses:
+            return None
+        raise
 
 
 def _answer(response: httpx.Response) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -23,7 +22,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from services.domain.regions import Desa, default_regions
-from services.web.client import ApiRefused
+from services.web.client import ApiRefused, optional
 from services.web.pages import render
 from services.web.session import Viewer, viewer_of
 from services.web.wording import refusal
@@ -202,16 +201,6 @@ def place(kecamatan: str | None, desa: str | None) -> str:
 # -- one participant -----------------------------------------------------------------------
 
 
-async def _optional(call: Awaitable[Any]) -> Any:
-    """A section's data, or None when the user's role may not read it (403): no section."""
-    try:
-        return await call
-    except ApiRefused as refused:
-        if refused.status == 403:
-            return None
-        raise
-
-
 async def _timeline(viewer: Viewer, participant_id: str, min_position: int | None) -> Any:
     """The participant's timeline; a participant without events has an empty one."""
     path = f"/participants/{participant_id}/timeline"
@@ -241,10 +230,12 @@ async def participant_sections(
         api.get(f"/participants/{participant_id}/contributions", since),
     )
     reminders, claims, timeline, cohort = await asyncio.gather(
-        _optional(api.get("/reminders", {"participant_id": participant_id, "limit": 100, **since})),
-        _optional(_claims(viewer, participant, min_position)),
-        _optional(_timeline(viewer, participant_id, min_position)),
-        _optional(_cohort(viewer, participant["cohort_id"])),
+        optional(
+            api.get("/reminders", {"participant_id": participant_id, "limit": 100, **since}), 403
+        ),
+        optional(_claims(viewer, participant, min_position), 403),
+        optional(_timeline(viewer, participant_id, min_position), 403),
+        optional(_cohort(viewer, participant["cohort_id"]), 403),
     )
     return {
         "participant": participant, "contributions": contributions, "reminders": reminders,
