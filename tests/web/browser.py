@@ -1,8 +1,9 @@
 """Debian's Chromium for the browser tests, installed when missing.
 
 Playwright drives the browser at /usr/bin/chromium (JAGA_CHROMIUM overrides). When it is not
-there, the test setup installs Debian's `chromium` package (as root, with apt-get), or else
-Playwright's own build (`playwright install chromium`), and fails plainly if neither works.
+there, the test setup installs Debian's `chromium` (and the fonts it recommends) as root with
+apt-get, or else Playwright's own build (`playwright install chromium`), and fails plainly if
+neither works.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def chromium_executable() -> str | None:
         apt = ["apt-get", "-qq", "-o", "Dpkg::Use-Pty=0"]
         subprocess.run([*apt, "update"], check=True, env=env, capture_output=True)
         done = subprocess.run(
-            [*apt, "install", "-y", "--no-install-recommends", "chromium"],
+            [*apt, "install", "-y", "--no-install-recommends", "chromium", "fonts-liberation"],
             env=env, capture_output=True, text=True,
         )  # fmt: skip
         if done.returncode == 0 and DEBIAN_CHROMIUM.exists():
