@@ -26,7 +26,7 @@ from services.web.client import ApiRefused
 from services.web.pages import render
 from services.web.participants import FUNDERS, LEAVING_REASONS, actor_name
 from services.web.session import Viewer, viewer_of
-from services.web.wording import refusal
+from services.web.wording import FIELDS, refusal
 
 AUDIT_READ = "audit_read"
 EVENTS_PER_PAGE = 100
@@ -94,6 +94,13 @@ def export_url(fmt: str, stream_id: str = "", types: str = "", after: str = "") 
 
 
 # -- a stream's history ------------------------------------------------------------------------
+
+
+def data_label(key: str) -> str:
+    """An event field's name as officers read it ("Tanggal pembayaran"), when the wording
+    knows it; the identifier stays beside it for the export's readers."""
+    known = FIELDS.get(key)
+    return known[:1].upper() + known[1:] if known else ""
 
 
 def shown(value: Any) -> str:
@@ -275,7 +282,7 @@ def _page(
         not_allowed=NOT_ALLOWED, part=part, outcome=outcome or Outcome(), stream_id=stream_id,
         stream_export=ExportLinks(stream_id), state_query=state_query or StateQuery(),
         verify_stream=verify_stream, export=export or ExportLinks(), shown=shown,
-        actor_name=actor_name, rumus=rumus, **LABELS,
+        data_label=data_label, actor_name=actor_name, rumus=rumus, **LABELS,
     )  # fmt: skip
 
 
