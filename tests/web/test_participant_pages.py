@@ -265,3 +265,29 @@ async def _page_width(page: Page) -> int:
     itself; tables scroll inside their own frame instead."""
     width: int = await page.evaluate("document.documentElement.scrollWidth")
     return width
+
+
+async def test_a_long_name_search_pages_on_with_berikutnya(page: Page, site: Site) -> None:
+    """27 namesakes: 25 on the first page, the last 2 after "Berikutnya", none twice."""
+    first_day = _first_day_of_this_month()
+    cohort_id = f"webq{uuid4().hex[:10]}"
+    admin = site.api("admin")
+    await admin.post("/cohorts", {**_cohort_body(cohort_id, first_day), "quota": 30})
+    await admin.post(f"/cohorts/{cohort_id}/open")
+    surname = f"Halaman{uuid4().hex[:6]}"
+    registrar = site.api("registrar")
+    for n in range(27):
+        await registrar.post("/participants", worker(cohort_id, name=f"Warga{n:02d} {surname}"))
+
+    await login(page, site, "registrar")
+    await page.goto(f"/app/participants?q={surname}")
+    rows = page.get_by_role("table").locator("tbody tr")
+    await expect(rows).to_have_count(25)
+    first = set(await rows.locator("td:first-child").all_inner_texts())
+    await page.get_by_role("link", name="Berikutnya").click()
+    await expect(rows).to_have_count(2)
+    rest = set(await rows.locator("td:first-child").all_inner_texts())
+    assert not first & rest
+    assert first | rest == {f"Warga{n:02d} {surname}" for n in range(27)}
+    assert "cursor=" in page.url  # htmx pushed the page's address
+    await expect(page.get_by_role("link", name="Berikutnya")).to_have_count(0)
