@@ -24,7 +24,7 @@ from litestar.response import Redirect, Template
 from services.domain.calendar import JAKARTA
 from services.web.client import ApiRefused, optional
 from services.web.pages import render, see_other
-from services.web.session import Viewer, checked_form, viewer_of
+from services.web.session import Form, Viewer, checked_form, form_text, viewer_of
 from services.web.wording import refusal
 
 ACCIDENT_KINDS = {
@@ -61,7 +61,6 @@ _FIELD_ERRORS = {
 """What to say beside an input the API found wrong, by the API's field name."""
 _FIELD_ERROR = "Isian ini tidak valid: terlalu panjang atau berisi karakter yang tidak sah."
 
-Form = Mapping[str, Any]
 Errors = dict[str, str]
 
 
@@ -89,7 +88,7 @@ class AccidentPages(Controller):
         if errors:
             return _report_form(request, viewer, participant, form, errors=errors, status=422)
         try:
-            answer = await viewer.api.command("/accidents", body, _text(form, "key"))
+            answer = await viewer.api.command("/accidents", body, form_text(form, "key"))
         except ApiRefused as refused:
             return _report_form(request, viewer, participant, form, refused=refused)
         accident_id = answer["resource"]["id"]
@@ -113,9 +112,9 @@ class AccidentPages(Controller):
         viewer = await _reporter(request)
         form = await checked_form(request, viewer)
         participant = await _participant(viewer, participant_id)
-        body = {"participant_id": participant_id, "died_on": _text(form, "died_on")}
+        body = {"participant_id": participant_id, "died_on": form_text(form, "died_on")}
         try:
-            answer = await viewer.api.command("/claims/death", body, _text(form, "key"))
+            answer = await viewer.api.command("/claims/death", body, form_text(form, "key"))
         except ApiRefused as refused:
             return _death_form(request, viewer, participant, form, refused=refused)
         return _to_claim(answer, "Klaim JKM diajukan.")
@@ -148,7 +147,7 @@ class AccidentPages(Controller):
         if not errors:
             path = f"{_path('accidents', accident_id)}/outcome"
             try:
-                answer = await viewer.api.command(path, body, _text(form, "key"))
+                answer = await viewer.api.command(path, body, form_text(form, "key"))
             except ApiRefused as error:
                 refused = error
             else:
@@ -219,38 +218,39 @@ async def _participant(viewer: Viewer, participant_id: str) -> Any:
 def _report_body(participant_id: str, form: Form) -> tuple[dict[str, Any], Errors]:
     """The Stage I command from the form; a date and time that make no instant are the only
     error found here (the API checks the rest)."""
-    occurred_at = _instant(_text(form, "occurred_on"), _text(form, "occurred_time"))
+    occurred_at = _instant(form_text(form, "occurred_on"), form_text(form, "occurred_time"))
     errors = {} if occurred_at else {"occurred_at": "Isi tanggal dan jam kecelakaan."}
     witnesses = [
-        {"name": _text(form, f"witness{n}_name"), "phone": _text(form, f"witness{n}_phone") or None,
-         "statement": _text(form, f"witness{n}_statement")}
+        {"name": form_text(form, f"witness{n}_name"),
+         "phone": form_text(form, f"witness{n}_phone") or None,
+         "statement": form_text(form, f"witness{n}_statement")}
         for n in WITNESS_SLOTS
-        if any(_text(form, f"witness{n}_{part}") for part in ("name", "phone", "statement"))
+        if any(form_text(form, f"witness{n}_{part}") for part in ("name", "phone", "statement"))
     ]  # fmt: skip
-    traffic = bool(_text(form, "traffic"))
+    traffic = bool(form_text(form, "traffic"))
     body = {
         "participant_id": participant_id, "occurred_at": occurred_at,
-        "kind": _text(form, "kind"), "place": _text(form, "place"),
-        "chronology": _text(form, "chronology"), "witnesses": witnesses, "traffic": traffic,
-        "police_report": (_text(form, "police_report") or None) if traffic else None,
+        "kind": form_text(form, "kind"), "place": form_text(form, "place"),
+        "chronology": form_text(form, "chronology"), "witnesses": witnesses, "traffic": traffic,
+        "police_report": (form_text(form, "police_report") or None) if traffic else None,
     }  # fmt: skip
     return body, errors
 
 
 def _outcome_body(form: Form) -> tuple[dict[str, Any], Errors]:
     """The Stage II command; the disability % goes along only for a partial disability."""
-    statement_at = _instant(_text(form, "doctor_on"), _text(form, "doctor_time"))
+    statement_at = _instant(form_text(form, "doctor_on"), form_text(form, "doctor_time"))
     errors = {} if statement_at else {"doctor_statement_at": "Isi tanggal dan jam surat dokter."}
-    outcome = _text(form, "outcome")
+    outcome = form_text(form, "outcome")
     percent = None
     if outcome == "partial_disability":
-        percent_text = _text(form, "disability_percent")
+        percent_text = form_text(form, "disability_percent")
         if percent_text.isdigit():
             percent = int(percent_text)
         else:
             errors["disability_percent"] = _FIELD_ERRORS["disability_percent"]
     body = {"doctor_statement_at": statement_at, "outcome": outcome,
-            "disability_percent": percent, "impairment": _text(form, "impairment")}  # fmt: skip
+            "disability_percent": percent, "impairment": form_text(form, "impairment")}  # fmt: skip
     return body, errors
 
 
@@ -341,13 +341,6 @@ def _field_of(path: str) -> str:
 
 
 # -- small parts -----------------------------------------------------------------------------
-
-
-def _text(form: Form, name: str) -> str:
-    value = form.get(name)
-    if isinstance(value, list):
-        value = value[-1] if value else ""
-    return str(value or "").strip()
 
 
 def _instant(day: str, clock: str) -> str | None:

@@ -32,10 +32,16 @@ from services.domain.regions import default_regions
 from services.web.client import ApiRefused, optional
 from services.web.format import DOCUMENTS, label
 from services.web.pages import render, see_other
-from services.web.session import Viewer, checked_form, viewer_of
+from services.web.session import (
+    Form,
+    Viewer,
+    checked_form,
+    form_text,
+    form_texts,
+    viewer_of,
+)
 from services.web.wording import reason_text, refusal
 
-Form = Mapping[str, Any]
 BOARD_PAGE = 30
 CLOSED = ("rejected", "paid")
 TAKES_DOCUMENTS = ("reported", "documents_incomplete", "returned", "reopened")
@@ -188,16 +194,6 @@ class FormProblem(Exception):
     """The form cannot become a command: the message says what to fix, in Indonesian."""
 
 
-def _text(form: Form, key: str) -> str:
-    value = form.get(key, "")
-    return (value[0] if isinstance(value, list) else value or "").strip()
-
-
-def _many(form: Form, key: str) -> list[str]:
-    value = form.get(key, [])
-    return [v.strip() for v in (value if isinstance(value, list) else [value])]
-
-
 def _rupiah(text: str, what: str) -> int:
     digits = re.sub(r"[\s.]|^Rp", "", text.strip(), flags=re.IGNORECASE)
     if not digits.isdigit():
@@ -221,7 +217,7 @@ def _instant(text: str, what: str) -> str:
 
 
 def _required(form: Form, key: str, what: str) -> str:
-    text = _text(form, key)
+    text = form_text(form, key)
     if not text:
         raise FormProblem(f"{what} wajib diisi.")
     return text
@@ -229,28 +225,29 @@ def _required(form: Form, key: str, what: str) -> str:
 
 def _decision(form: Form) -> dict[str, Any]:
     """What the documents show: medical bills, trips, an STMB period, a scholarship."""
-    billed = _text(form, "medical_billed")
+    billed = form_text(form, "medical_billed")
     body: dict[str, Any] = {"medical_billed": _rupiah(billed, "Biaya pengobatan") if billed else 0}
     trips = [
         {"mode": mode, "cost": _rupiah(cost, "Biaya perjalanan")}
-        for mode, cost in zip(_many(form, "trip_mode"), _many(form, "trip_cost"), strict=False)
+        for mode, cost in zip(form_texts(form, "trip_mode"), form_texts(form, "trip_cost"),
+                              strict=False)
         if cost
     ]  # fmt: skip
     if trips:
         body["trips"] = trips
-    stmb = [_text(form, k) for k in ("stmb_incapacity_from", "stmb_from", "stmb_to")]
+    stmb = [form_text(form, k) for k in ("stmb_incapacity_from", "stmb_from", "stmb_to")]
     if any(stmb):
         names = ("Mulai tidak mampu bekerja", "Periode dari", "Periode sampai")
         days = [_day(text, name) for text, name in zip(stmb, names, strict=True)]
         body["stmb"] = [dict(zip(("incapacity_from", "period_from", "period_to"), days,
                                  strict=True))]  # fmt: skip
-    child = _text(form, "child")
+    child = form_text(form, "child")
     if child:
-        year = _text(form, "year_of_level")
+        year = form_text(form, "year_of_level")
         if not year.isdigit():
             raise FormProblem("Tahun ke- pada jenjang pendidikan harus berupa angka.")
-        born = _day(_text(form, "child_birth_date"), "Tanggal lahir anak")
-        level = _text(form, "level")
+        born = _day(form_text(form, "child_birth_date"), "Tanggal lahir anak")
+        level = form_text(form, "level")
         body["scholarships"] = [
             {"child": child, "birth_date": born, "level": level, "year_of_level": int(year)}
         ]
@@ -258,8 +255,8 @@ def _decision(form: Form) -> dict[str, Any]:
 
 
 def _heirs(form: Form) -> dict[str, Any]:
-    rows = zip(_many(form, "heir_name"), _many(form, "heir_nik"), _many(form, "heir_relation"),
-               strict=False)  # fmt: skip
+    rows = zip(form_texts(form, "heir_name"), form_texts(form, "heir_nik"),
+               form_texts(form, "heir_relation"), strict=False)  # fmt: skip
     heirs = [{"name": n, "nik": k, "relation": r} for n, k, r in rows if n or k]
     if not heirs:
         raise FormProblem("Isi paling sedikit satu ahli waris: nama, NIK dan hubungan.")
@@ -267,7 +264,7 @@ def _heirs(form: Form) -> dict[str, Any]:
 
 
 def _return(form: Form) -> dict[str, Any]:
-    missing = [d for d in _many(form, "missing") if d]
+    missing = [d for d in form_texts(form, "missing") if d]
     if not missing:
         raise FormProblem("Pilih dokumen yang masih kurang.")
     return {"missing": missing, "reason": _required(form, "reason", "Alasan")}
@@ -306,7 +303,7 @@ def _submitted(result: Mapping[str, Any], form: Form) -> str:
 
 
 def _received(result: Mapping[str, Any], form: Form) -> str:
-    name = label(_text(form, "document"), DOCUMENTS)
+    name = label(form_text(form, "document"), DOCUMENTS)
     if "ClaimSubmitted" in result.get("events", []):
         return f"Dokumen diterima: {name}. Dokumen lengkap, klaim diajukan."
     return f"Dokumen diterima: {name}."
@@ -317,10 +314,11 @@ ACTIONS: dict[str, Action] = {
                    _fixed("Klaim Anda ambil: Anda petugasnya.")),
     "reassign": Action("reassignment",
                        lambda form, viewer: {"officer": _required(form, "officer", "Petugas")},
-                       lambda result, form: f"Klaim dialihkan kepada {_text(form, 'officer')}."),
+                       lambda result, form: "Klaim dialihkan kepada "
+                                            f"{form_text(form, 'officer')}."),
     "document": Action("documents",
                        lambda form, viewer: {"document": _required(form, "document", "Dokumen"),
-                                             "reference": _text(form, "reference")},
+                                             "reference": form_text(form, "reference")},
                        _received),
     "submit": Action("submission", lambda form, viewer: None, _submitted),
     "verify": Action("verification", lambda form, viewer: None, _fixed("Verifikasi dimulai.")),
@@ -503,7 +501,7 @@ class ClaimPages(Controller):
         try:
             body = spec.body(form, viewer)
             result = await viewer.api.command(
-                f"/claims/{claim_id}/{spec.path}", body, _text(form, "idempotency_key")
+                f"/claims/{claim_id}/{spec.path}", body, form_text(form, "idempotency_key")
             )
         except (FormProblem, ApiRefused) as problem:
             message = str(problem) if isinstance(problem, FormProblem) else refusal(problem)

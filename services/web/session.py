@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -114,6 +114,10 @@ async def viewer_of(request: Request[Any, Any, Any]) -> Viewer:
     )
 
 
+Form = Mapping[str, Any]
+"""A posted form: each field's text, or the list of texts of a field sent several times."""
+
+
 async def checked_form(request: Request[Any, Any, Any], viewer: Viewer) -> dict[str, Any]:
     """The posted form, once its CSRF token (field or header) matches the session's."""
     form = await request.form()
@@ -122,3 +126,15 @@ async def checked_form(request: Request[Any, Any, Any], viewer: Viewer) -> dict[
         raise BadCsrf()
     return {key: form.getall(key) if len(form.getall(key)) > 1 else form.get(key)
             for key in form}  # fmt: skip
+
+
+def form_text(form: Form, name: str) -> str:
+    """A field's text, trimmed ("" when absent; the first of a repeated field)."""
+    value = form.get(name, "")
+    return (value[0] if isinstance(value, list) else value or "").strip()
+
+
+def form_texts(form: Form, name: str) -> list[str]:
+    """Every text of a field the form may send several times (one row each), trimmed."""
+    value = form.get(name, [])
+    return [v.strip() for v in (value if isinstance(value, list) else [value])]
