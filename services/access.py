@@ -10,13 +10,14 @@ Every authenticated actor is recorded on the events it causes as `user:<username
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any, overload
 
 import msgspec
 
-from events.personal import ERASED
+from events.personal import ERASED, _Plan, plan_for
 
 
 class Role(StrEnum):
@@ -37,7 +38,7 @@ class Permission(StrEnum):
     PARTICIPANTS_REGISTER = "participants_register"
     """Register, import, leave, rejoin, KPJ and funder changes."""
     PERSONAL_DATA_READ = "personal_data_read"
-    """NIKs and phone numbers in clear; without it they are masked (`mask_nik`, `mask_phone`)."""
+    """Personal data in clear; without it each personal field shows as `masked` gives it."""
     COHORTS_READ = "cohorts_read"
     COHORTS_MANAGE = "cohorts_manage"
     PAYMENTS_READ = "payments_read"
@@ -84,13 +85,13 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         ),
     }
 )  # fmt: skip
-"""The rights of each role. Who sees NIKs and phone numbers in clear (PERSONAL_DATA_READ;
-UU 27/2022, data minimisation): the registrar checks a worker's identity against their KTP
-and calls them; the claim officer and the supervisor identify the injured or deceased worker
-and their heirs and reach them by phone. Finance matches payments by participant and cohort,
-the auditor checks that facts are consistent and the admin manages accounts and cohorts: none
-of them needs the NIK's middle digits or a phone number, so they see them masked
-(1708********0001)."""
+"""The rights of each role. Who sees personal data in clear (PERSONAL_DATA_READ; UU 27/2022,
+data minimisation): the registrar checks a worker's identity against their KTP and calls them;
+the claim officer and the supervisor identify the injured or deceased worker and their heirs
+and reach them by phone. Finance matches payments by participant and cohort, the auditor checks
+that facts are consistent and the admin manages accounts and cohorts: none of them needs the
+NIK's middle digits, a birth date or a phone number, so they see them masked (1708********0001,
+see `PERSONAL_FIELDS`)."""
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -138,6 +139,102 @@ def shows_personal_data(principal: Principal) -> bool:
     return can(principal, Permission.PERSONAL_DATA_READ)
 
 
+# -- masking of personal data -----------------------------------------------------------------
+
+
+class PersonalKind(StrEnum):
+    """What a personal field (typed `Personal` in events/catalog.py) holds, which decides how a
+    role without PERSONAL_DATA_READ sees it."""
+
+    NIK = "nik"
+    """Masked, 1708********0001: the regency and the serial tell rows apart."""
+    PHONE = "phone"
+    """Masked, 0812******90: enough to tell two numbers apart, not to call."""
+    CONTACT = "contact"
+    """A phone number (masked as one) or an e-mail address (*****@domain)."""
+    BIRTH_DATE = "birth_date"
+    """Hidden whole, `BIRTH_DATE_MASK`: with the NIK's ends it would name the person."""
+    NAME = "name"
+    """In clear: finance and the auditor work on participants, claims and heirs by name (the
+    participant, claim and accident views have always shown names to every reader)."""
+    REGION = "region"
+    """A kecamatan or desa by official code, in clear: the unit of scope and of every report."""
+    ACCOUNT = "account"
+    """An accident's place and chronology, a witness's statement, in clear: what happened is
+    what a claim is judged (and audited) on."""
+
+
+PERSONAL_FIELDS: Mapping[str, PersonalKind] = MappingProxyType(
+    {
+        "nik": PersonalKind.NIK,
+        "phone": PersonalKind.PHONE,
+        "recipient": PersonalKind.CONTACT,
+        "birth_date": PersonalKind.BIRTH_DATE,
+        "name": PersonalKind.NAME,
+        "kecamatan": PersonalKind.REGION,
+        "desa": PersonalKind.REGION,
+        "place": PersonalKind.ACCOUNT,
+        "chronology": PersonalKind.ACCOUNT,
+        "statement": PersonalKind.ACCOUNT,
+    }
+)
+"""The kind of every personal field of the catalog, by its name (events/personal.py's
+`plan_for` knows which fields are personal; a test checks each has a kind here). A personal
+field missing from this table is hidden whole, never shown by mistake."""
+
+BIRTH_DATE_MASK = "****-**-**"
+"""A birth date as a role without PERSONAL_DATA_READ sees it in an event's data. The views
+whose `birth_date` may be null (GET /participants/...) withhold it as null instead."""
+
+HIDDEN = "********"
+"""A personal value of a field whose kind is unknown: nothing of it, not even its length."""
+
+
+def masked(field: str, value: str) -> str:
+    """The value of personal field `field` as a role without PERSONAL_DATA_READ sees it. The
+    one place that says how each kind of personal data is masked: the audit, participant and
+    claim views all ask it. An erased value is no longer personal data and reads as it is."""
+    if value == ERASED:
+        return value
+    kind = PERSONAL_FIELDS.get(field)
+    if kind is None:
+        return HIDDEN
+    mask = _MASKS[kind]
+    return value if mask is None else mask(value)
+
+
+@overload
+def shown(field: str, value: str, *, clear: bool) -> str: ...
+@overload
+def shown(field: str, value: str | None, *, clear: bool) -> str | None: ...
+def shown(field: str, value: str | None, *, clear: bool) -> str | None:
+    """`value` in clear for a role with PERSONAL_DATA_READ (`clear`), else `masked`."""
+    return value if clear or value is None else masked(field, value)
+
+
+def masked_data(cls: type[msgspec.Struct], data: dict[str, Any]) -> dict[str, Any]:
+    """`data`, the encoded fields of a struct of type `cls` (an event's `to_builtins`), with
+    every field `cls` types `Personal` (nested witnesses and heirs too) masked in place."""
+    plan = plan_for(cls)
+    if plan is not None:
+        _mask_encoded(data, plan)
+    return data
+
+
+def _mask_encoded(data: Any, plan: _Plan) -> None:
+    if isinstance(data, list):
+        for item in data:
+            _mask_encoded(item, plan)
+        return
+    if not isinstance(data, dict):
+        return
+    for name in plan.personal:
+        if isinstance(value := data.get(name), str):
+            data[name] = masked(name, value)
+    for name, nested in plan.nested:
+        _mask_encoded(data.get(name), nested)
+
+
 def mask_nik(nik: str) -> str:
     """1708014107850001 -> 1708********0001: the province and regency digits and the serial
     stay readable, the district, birth date and sex do not."""
@@ -158,3 +255,30 @@ def _mask(value: str, head: int, tail: int) -> str:
     if len(value) < 2 * (head + tail):
         return "*" * len(value)
     return value[:head] + "*" * (len(value) - head - tail) + value[len(value) - tail :]
+
+
+def mask_contact(contact: str) -> str:
+    """A reminder's recipient: an e-mail address keeps its domain only (*****@kepahiangkab.go.id),
+    a phone number is masked as one."""
+    local, at, domain = contact.rpartition("@")
+    if not at:
+        return mask_phone(contact)
+    return "*" * len(local) + at + domain
+
+
+def _birth_date(_: str) -> str:
+    return BIRTH_DATE_MASK
+
+
+_MASKS: Mapping[PersonalKind, Callable[[str], str] | None] = MappingProxyType(
+    {
+        PersonalKind.NIK: mask_nik,
+        PersonalKind.PHONE: mask_phone,
+        PersonalKind.CONTACT: mask_contact,
+        PersonalKind.BIRTH_DATE: _birth_date,
+        PersonalKind.NAME: None,
+        PersonalKind.REGION: None,
+        PersonalKind.ACCOUNT: None,
+    }
+)
+"""How each kind is masked; None: shown in clear."""

@@ -20,6 +20,7 @@ from pathlib import Path
 import msgspec
 
 from events.store import Context
+from services.access import masked
 from services.commands import RegisterWorker
 from services.domain.errors import DomainError, Duplicate, FieldError, ValidationFailed
 from services.registration import Registrar
@@ -142,8 +143,9 @@ def _rupiah(text: str, errors: list[FieldError]) -> int:
 
 
 def mask_nik(nik: str) -> str:
-    digits = re.sub(r"\D", "", nik)
-    return digits[:4] + "*" * max(0, len(digits) - 8) + digits[-4:] if len(digits) > 8 else "****"
+    """A refused row's NIK as the report names it: its digits masked the one way every NIK is
+    (services/access.py), whatever separators the spreadsheet put in."""
+    return masked("nik", re.sub(r"\D", "", nik))
 
 
 async def import_participants(

@@ -7,10 +7,12 @@ then) and **as of** a business date (only events whose business time falls on or
 through the same deciders and rules as the write side (services/participants.py,
 services/membership.py, services/claim_decider.py, services/claim_sla.py).
 
-Personal values in events (fields typed `Personal`) are shown as recorded, except NIKs and
-phone numbers (and reminder recipients), masked for roles without PERSONAL_DATA_READ. A user
-scoped to some kecamatan may audit only the participants and claims of those kecamatan (others
-answer 404, as if absent); the whole log and other streams need regency-wide scope.
+Personal values in events (fields typed `Personal`, nested witnesses and heirs too) are shown
+as recorded to roles with PERSONAL_DATA_READ and masked for the others as everywhere else in the
+API (services/access.py `masked_data`: NIKs, phones, recipients and birth dates masked; names,
+region codes and accounts of an accident shown, as the participant and claim views show them).
+A user scoped to some kecamatan may audit only the participants and claims of those kecamatan
+(others answer 404, as if absent); the whole log and other streams need regency-wide scope.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -39,7 +41,6 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from events.catalog import ClaimFiled, ClaimLine, ParticipantRegistered, registry
-from events.personal import _Plan, plan_for
 from events.store import EventStore
 from events.types import Event, RecordedEvent, type_name
 from services import membership
@@ -48,8 +49,7 @@ from services.access import (
     Permission,
     Principal,
     in_scope,
-    mask_nik,
-    mask_phone,
+    masked_data,
     shows_personal_data,
 )
 from services.api import api_services, problem
@@ -172,7 +172,8 @@ class AuditEvent(msgspec.Struct, frozen=True, kw_only=True):
     """SHA-256 (hex) chaining this event to the previous one of its stream."""
     prev_hash: str | None
     data: Annotated[dict[str, Any], msgspec.Meta(examples=[{"cohort_id": "kph2025"}])]
-    """The event's fields, NIKs and phone numbers masked unless the role may see them."""
+    """The event's fields, personal ones masked unless the role may see them (NIK
+    1708********0001, phone 0812******90, birth date ****-**-**)."""
 
 
 class StreamEvents(msgspec.Struct, frozen=True):
@@ -330,36 +331,13 @@ class Timeline(msgspec.Struct, frozen=True):
 
 # -- masking -------------------------------------------------------------------------------------
 
-_MASKS: dict[str, Callable[[str], str]] = {
-    "nik": mask_nik, "phone": mask_phone, "recipient": mask_phone,
-}  # fmt: skip
-"""Personal fields masked for roles without PERSONAL_DATA_READ, by their name."""
-
 
 def event_data(event: Event, *, clear: bool) -> dict[str, Any]:
-    """An event's fields as JSON values (without the type tag), NIKs and phone numbers masked
-    unless `clear`."""
+    """An event's fields as JSON values (without the type tag), personal ones masked unless
+    `clear` (services/access.py `masked_data`)."""
     data: dict[str, Any] = msgspec.to_builtins(event)
     data.pop("type", None)
-    plan = plan_for(type(event))
-    if plan is not None and not clear:
-        _mask(data, plan)
-    return data
-
-
-def _mask(data: Any, plan: _Plan) -> None:
-    if isinstance(data, list):
-        for item in data:
-            _mask(item, plan)
-        return
-    if not isinstance(data, dict):
-        return
-    for name in plan.personal:
-        value, masking = data.get(name), _MASKS.get(name)
-        if isinstance(value, str) and masking is not None:
-            data[name] = masking(value)
-    for name, nested in plan.nested:
-        _mask(data.get(name), nested)
+    return data if clear else masked_data(type(event), data)
 
 
 def audit_event(recorded: RecordedEvent[Event], *, clear: bool) -> AuditEvent:
@@ -573,8 +551,8 @@ class AuditController(Controller):
         summary="The events of a stream",
         description="Every event of one stream in version order, with its envelope (global "
         "position, version, type, actor, business and record time, correlation and causation, "
-        "hash chain) and its decoded data. NIKs and phone numbers are masked unless the role "
-        "may see personal data.",
+        "hash chain) and its decoded data. Personal data (NIK, phone, birth date) is masked "
+        "unless the role may see it.",
         responses={404: _UNKNOWN_STREAM, 403: _REGENCY_WIDE},
     )  # fmt: skip
     async def stream_events(
@@ -676,8 +654,8 @@ class AuditController(Controller):
         summary="Export the log (JSON Lines or CSV), streamed",
         description="Every event after `after` (of `types`, of `stream_id`) up to the head of "
         "the log when the export began (header `X-Jaga-Export-Head`), in log order (a stream's "
-        "in version order), written as it is read, a page at a time. NIKs and phone numbers "
-        "are masked unless the role may see personal data.",
+        "in version order), written as it is read, a page at a time. Personal data (NIK, "
+        "phone, birth date) is masked unless the role may see it.",
         operation_class=_ExportOperation,
         response_headers=[
             ResponseHeader(

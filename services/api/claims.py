@@ -48,8 +48,7 @@ from services.access import (
     actor_for,
     can,
     in_scope,
-    mask_nik,
-    mask_phone,
+    shown,
     shows_personal_data,
 )
 from services.accidents import AccidentKind, Outcome, accident_stream
@@ -521,13 +520,15 @@ async def _officer(
 
 
 def _participant(row: asyncpg.Record, principal: Principal) -> ParticipantRef:
-    nik, phone = row["nik"], row["phone"]
-    if not shows_personal_data(principal):
-        nik = mask_nik(nik) if nik is not None else None
-        phone = mask_phone(phone) if phone is not None else None
+    clear = shows_personal_data(principal)
+
+    def personal(field: str) -> str | None:
+        return shown(field, row[field], clear=clear)
+
     return ParticipantRef(
-        participant_id=row["participant_id"], name=row["name"], nik=nik, phone=phone,
-        kecamatan=row["kecamatan"], desa=row["desa"], kpj=row["kpj"],
+        participant_id=row["participant_id"], name=personal("name"), nik=personal("nik"),
+        phone=personal("phone"), kecamatan=personal("kecamatan"), desa=personal("desa"),
+        kpj=row["kpj"],
     )  # fmt: skip
 
 
@@ -673,10 +674,11 @@ class AccidentsController(Controller):
         return AccidentView(
             accident_id=accident_id, participant=participant,
             occurred_at=stage_one.occurred_at, kind=stage_one.kind, traffic=stage_one.traffic,
-            place=stage_one.place, chronology=stage_one.chronology,
-            witnesses=[WitnessView(name=w.name, statement=w.statement,
-                                   phone=w.phone if clear or w.phone is None
-                                   else mask_phone(w.phone))
+            place=shown("place", stage_one.place, clear=clear),
+            chronology=shown("chronology", stage_one.chronology, clear=clear),
+            witnesses=[WitnessView(name=shown("name", w.name, clear=clear),
+                                   statement=shown("statement", w.statement, clear=clear),
+                                   phone=shown("phone", w.phone, clear=clear))
                        for w in stage_one.witnesses],
             police_report=stage_one.police_report, reported_at=stage_one.reported_at,
             reported_by=report.actor, deadline=stage_one.deadline, late=stage_one.late,
@@ -1126,7 +1128,8 @@ def _detail(row: asyncpg.Record, state: ClaimState, day: date, principal: Princi
         penalty_line=penalty_line,
         rejection_reasons=list(claim.rejection_reasons), closed_at=claim.closed_at,
         decision=_decision(state),
-        heirs=[HeirView(name=h.name, nik=h.nik if personal else mask_nik(h.nik),
+        heirs=[HeirView(name=shown("name", h.name, clear=personal),
+                        nik=shown("nik", h.nik, clear=personal),
                         relation=h.relation, payee=h.payee) for h in state.heirs],
         updated_at=claim.updated_at, last_position=claim.last_position,
     )  # fmt: skip

@@ -7,7 +7,8 @@ standing as of today in Asia/Jakarta (projections/participants.standing: active,
 membership ended... worked out when read from the stored facts).
 
 Personal data: NIKs and phone numbers are masked, and the birth date (which the NIK's middle
-digits would give away) withheld, for users without PERSONAL_DATA_READ. A kecamatan-scoped
+digits would give away) withheld, for users without PERSONAL_DATA_READ, as services/access.py
+`shown` masks every personal field (names and region codes stay readable). A kecamatan-scoped
 user sees and works on the participants of their kecamatan only: anyone else is a 404, as if
 absent, and lists leave them out.
 
@@ -52,7 +53,7 @@ from services.access import (
     Principal,
     in_scope,
     mask_nik,
-    mask_phone,
+    shown,
     shows_personal_data,
 )
 from services.api import api_services, problem
@@ -362,13 +363,16 @@ class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
 
 def participant_view(row: dict[str, Any], principal: Principal, today: date) -> ParticipantView:
     clear = shows_personal_data(principal)
-    nik, phone = row["nik"], row["phone"]
+
+    def personal(field: str) -> str | None:
+        return shown(field, row[field], clear=clear)
+
     return ParticipantView(
         participant_id=row["participant_id"], cohort_id=row["cohort_id"],
-        nik=nik if clear or nik is None else mask_nik(nik), name=row["name"],
-        birth_date=row["birth_date"] if clear else None, sex=row["sex"],
-        phone=phone if clear or phone is None else mask_phone(phone),
-        kecamatan=row["kecamatan"], desa=row["desa"], occupation=row["occupation"],
+        nik=personal("nik"), name=personal("name"),
+        birth_date=row["birth_date"] if clear else None,  # withheld: null, not ****-**-**
+        sex=row["sex"], phone=personal("phone"),
+        kecamatan=personal("kecamatan"), desa=personal("desa"), occupation=row["occupation"],
         declared_income=row["declared_income"], priority=row["priority"], kpj=row["kpj"],
         funder=row["funder"], funder_from=row["funder_from"],
         programmes=list(row["programmes"] or ()), enrolled_on=row["enrolled_on"],

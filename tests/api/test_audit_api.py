@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 
 from events.store import Context, EventStore
 from services import bootstrap
-from services.access import Principal, Role, mask_nik, mask_phone
+from services.access import BIRTH_DATE_MASK, Principal, Role, mask_nik, mask_phone
 from services.api import audit
 from services.api.common import encode_cursor
 from services.claim_decider import jkk_claim_id
@@ -62,6 +62,8 @@ class History(NamedTuple):
     participant_id: str
     nik: str
     phone: str
+    birth_date: str
+    """ISO, as the registration records it."""
     payment_known_at: datetime
     """Recorded after the payment and before the reversal."""
     before_payment: datetime
@@ -144,7 +146,8 @@ async def history(sealed_store: EventStore) -> History:
     submitted_known_at = await recorded_now(sealed_store)
     await desk.handle(StartVerification(claim_id), officer(date(2025, 12, 1)))
     return History(
-        member, person.nik, person.phone, payment_known_at, before_payment,
+        member, person.nik, person.phone, person.birth_date.isoformat(), payment_known_at,
+        before_payment,
         claim_id, submitted_known_at, elsewhere,
     )  # fmt: skip
 
@@ -190,12 +193,73 @@ async def test_a_streams_events_with_their_envelope_masked_for_the_auditor(
     assert first["correlation_id"] == str(raw.correlation_id)
     assert first["data"]["nik"] == mask_nik(history.nik) != history.nik
     assert first["data"]["phone"] == mask_phone(history.phone)
-    assert first["data"]["name"] == raw.data.name  # only NIK and phone are masked
+    assert first["data"]["birth_date"] == BIRTH_DATE_MASK
+    # names and region codes are shown, as the participants API shows them to the auditor
+    assert first["data"]["name"] == raw.data.name
+    assert first["data"]["kecamatan"] == "17.08.01"
     assert "type" not in first["data"]
 
     clear = await get_json(api_client, clear_auditor, f"/audit/streams/{stream}/events")
     assert clear["items"][0]["data"]["nik"] == history.nik
     assert clear["items"][0]["data"]["phone"] == history.phone
+    assert clear["items"][0]["data"]["birth_date"] == history.birth_date
+
+
+def personal_values(history: History) -> list[str]:
+    """What of the participant must never show in clear to a role without the right: the NIK,
+    the phone, the birth date as recorded, written the Indonesian way, and in the NIK's middle
+    digits (district and DDMMYY)."""
+    born = date.fromisoformat(history.birth_date)
+    return [history.nik, history.phone, history.birth_date, history.nik[4:12],
+            f"{born:%d/%m/%Y}"]  # fmt: skip
+
+
+async def test_an_auditor_sees_no_nik_birth_date_or_phone_anywhere_in_the_audit(
+    api_client: Client,
+    officers: dict[str, Officer],
+    clear_auditor: Officer,
+    history: History,
+    read_models: Callable[[], Awaitable[None]],
+    sealed_store: EventStore,
+) -> None:
+    """Given a registered participant with a claim, when the auditor (no personal-data right)
+    reads their stream, their state as of a date and as known at an instant, their claim's
+    accident and the JSONL and CSV exports, then no NIK, birth date or phone is in clear; a role
+    with the right sees them in the same places."""
+    await read_models()
+    head = await sealed_store.head()
+    auditor = officers["auditor"]
+    stream = participant_stream(history.participant_id)
+    claim = await get_json(api_client, auditor, f"/audit/claims/{history.claim_id}/state")
+    accident = f"accident-{claim['accident_id']}"
+    state = f"/audit/participants/{history.participant_id}/state"
+    answers = [
+        await api_client.get(url, params=params, headers=auditor.headers)
+        for url, params in (
+            (f"/audit/streams/{stream}/events", {}),
+            (f"/audit/streams/{accident}/events", {}),
+            (state, {}),
+            (state, {"as_of": "2025-10-31", "known_at": history.payment_known_at.isoformat()}),
+            ("/audit/export", {"stream_id": stream}),
+            ("/audit/export", {"stream_id": stream, "format": "csv"}),
+            ("/audit/export", {"stream_id": accident, "format": "csv"}),
+            (f"/audit/timeline/participant/{history.participant_id}", {"min_position": head}),
+        )
+    ]
+    assert [a.status_code for a in answers] == [200] * len(answers), [a.text[:300] for a in answers]
+    for answer in answers:
+        leaked = [v for v in personal_values(history) if v in answer.text]
+        assert not leaked, (str(answer.url), leaked)
+        assert "081277788899" not in answer.text  # the witness's phone
+    exported = answers[4].text + answers[5].text
+    assert exported.count(BIRTH_DATE_MASK) == 2 and exported.count(mask_nik(history.nik)) == 2
+
+    for fmt in ("jsonl", "csv"):
+        clear = await api_client.get(
+            "/audit/export", params={"stream_id": stream, "format": fmt},
+            headers=clear_auditor.headers,
+        )  # fmt: skip
+        assert all(v in clear.text for v in (history.nik, history.phone, history.birth_date))
 
 
 async def test_stream_events_page_with_cursors(
