@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -46,11 +46,17 @@ class PersonalDataError(Exception):
 
 @dataclass(frozen=True)
 class _Plan:
-    """Where the personal values of one struct type are, and whose they are."""
+    """Where the personal values of one struct type are, and whose they are.
+
+    Fields by their encoded names (for JSON) and, in the same order, their attribute names
+    (for the decoded struct)."""
 
     subject_field: str | None
     personal: tuple[str, ...]  # encoded names of personal string fields
     nested: tuple[tuple[str, _Plan], ...]  # struct-valued fields (or lists of them)
+    subject_attr: str | None = None
+    personal_attrs: tuple[str, ...] = ()
+    nested_attrs: tuple[str, ...] = ()
 
 
 _plans: dict[type, _Plan | None] = {}
@@ -64,22 +70,32 @@ def plan_for(cls: type[msgspec.Struct]) -> _Plan | None:
 
 
 def _build_plan(info: mi.StructType) -> _Plan | None:
-    personal: list[str] = []
-    nested: list[tuple[str, _Plan]] = []
+    personal: list[mi.Field] = []
+    nested: list[tuple[mi.Field, _Plan]] = []
     for field in info.fields:
         if _is_personal(field.type):
-            personal.append(field.encode_name)
+            personal.append(field)
         elif (inner := _struct_in(field.type)) is not None and (sub := _build_plan(inner)):
-            nested.append((field.encode_name, sub))
+            nested.append((field, sub))
     if not personal and not nested:
         return None
     subject = getattr(info.cls, "__subject__", None)
     if personal and subject is None:
         raise PersonalDataError(
-            f"{info.cls.__name__} has personal fields {personal} but no __subject__ naming "
-            "the field that holds the data subject's id"
+            f"{info.cls.__name__} has personal fields {[f.name for f in personal]} but no "
+            "__subject__ naming the field that holds the data subject's id"
         )
-    return _Plan(subject, tuple(personal), tuple(nested))
+    by_name = {f.name: f for f in info.fields}
+    if subject is not None and subject not in by_name:
+        raise PersonalDataError(f"{info.cls.__name__}.__subject__ names no field: {subject!r}")
+    return _Plan(
+        subject_field=by_name[subject].encode_name if subject is not None else None,
+        personal=tuple(f.encode_name for f in personal),
+        nested=tuple((f.encode_name, sub) for f, sub in nested),
+        subject_attr=subject,
+        personal_attrs=tuple(f.name for f in personal),
+        nested_attrs=tuple(f.name for f, _ in nested),
+    )
 
 
 def _is_personal(t: mi.Type) -> bool:
@@ -102,34 +118,58 @@ def _struct_in(t: mi.Type) -> mi.StructType | None:
     return None
 
 
-def _walk(data: Any, plan: _Plan, subject: str | None) -> Iterator[tuple[dict[str, Any], str, str]]:
-    """(object, field, subject) for every personal value present in encoded data."""
-    if isinstance(data, list):
-        for item in data:
-            yield from _walk(item, plan, subject)
-        return
-    if not isinstance(data, dict):
-        return
-    if plan.subject_field is not None:
-        subject = str(data.get(plan.subject_field) or "") or None
-    for name in plan.personal:
-        if data.get(name) is not None:
-            if subject is None:
-                raise PersonalDataError(f"personal field {name!r} has no data subject")
-            yield data, name, subject
-    for name, sub in plan.nested:
-        if data.get(name) is not None:
-            yield from _walk(data[name], sub, subject)
-
-
 # -- sealing and opening ---------------------------------------------------------------------
 
 
+def _replaced(
+    obj: msgspec.Struct,
+    plan: _Plan,
+    change: Callable[[str, str | None], str],
+    subject: str | None = None,
+    *,
+    by_subject: bool = True,
+) -> Any:
+    """The struct with `change(value, subject)` applied to each personal value (depth first);
+    the very same object when nothing changes. Without `by_subject`, subjects are not looked
+    up (`change` gets None): a sealed value names its own."""
+    if by_subject and plan.subject_attr is not None:
+        subject = str(getattr(obj, plan.subject_attr) or "") or None
+    changes: dict[str, Any] = {}
+    for attr in plan.personal_attrs:
+        value = getattr(obj, attr)
+        if value is not None:
+            if by_subject and subject is None:
+                raise PersonalDataError(f"personal field {attr!r} has no data subject")
+            new = change(value, subject)
+            if new is not value:
+                changes[attr] = new
+    for attr, (_, sub) in zip(plan.nested_attrs, plan.nested, strict=True):
+        value = getattr(obj, attr)
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            items = [_replaced(item, sub, change, subject, by_subject=by_subject) for item in value]
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                changes[attr] = type(value)(items)
+        else:
+            item = _replaced(value, sub, change, subject, by_subject=by_subject)
+            if item is not value:
+                changes[attr] = item
+    return msgspec.structs.replace(obj, **changes) if changes else obj
+
+
 def subjects_of(event: msgspec.Struct) -> set[str]:
+    """The data subjects whose personal values the event holds."""
     plan = plan_for(type(event))
-    if plan is None:
-        return set()
-    return {subject for _, _, subject in _walk(msgspec.to_builtins(event), plan, None)}
+    found: set[str] = set()
+    if plan is not None:
+
+        def note(value: str, subject: str | None) -> str:
+            found.add(subject)  # type: ignore[arg-type]  # by_subject: never None
+            return value
+
+        _replaced(event, plan, note)
+    return found
 
 
 def seal(event: msgspec.Struct, keys: Mapping[str, bytes | None]) -> bytes:
@@ -137,15 +177,94 @@ def seal(event: msgspec.Struct, keys: Mapping[str, bytes | None]) -> bytes:
     plan = plan_for(type(event))
     if plan is None:
         return msgspec.json.encode(event)
-    data = msgspec.to_builtins(event)
-    for obj, name, subject in list(_walk(data, plan, None)):
-        key = keys.get(subject)
-        if key is None:
-            raise PersonalDataError(f"no key for data subject {subject} (erased or not created)")
+    ciphers: dict[str, AESGCM] = {}
+
+    def sealed(value: str, subject: str | None) -> str:
+        assert subject is not None  # by_subject: _replaced refuses a value without one
+        cipher = ciphers.get(subject)
+        if cipher is None:
+            key = keys.get(subject)
+            if key is None:
+                raise PersonalDataError(
+                    f"no key for data subject {subject} (erased or not created)"
+                )
+            cipher = ciphers[subject] = AESGCM(key)
         nonce = os.urandom(_NONCE)
-        sealed = AESGCM(key).encrypt(nonce, obj[name].encode(), subject.encode())
-        obj[name] = f"{_PREFIX}{base64.urlsafe_b64encode(nonce + sealed).decode()}:{subject}"
-    return msgspec.json.encode(data)
+        blob = nonce + cipher.encrypt(nonce, value.encode(), subject.encode())
+        return f"{_PREFIX}{base64.urlsafe_b64encode(blob).decode()}:{subject}"
+
+    return msgspec.json.encode(_replaced(event, plan, sealed))
+
+
+def _sealed_parts(value: str) -> tuple[str, str] | None:
+    """(blob, subject) of a personal value as seal() writes it; None for anything else."""
+    if not value.startswith(_PREFIX):
+        return None
+    blob, colon, subject = value[4:].partition(":")
+    return (blob, subject) if colon and blob and subject else None
+
+
+def sealed_subjects_of(event: msgspec.Struct, into: set[str]) -> None:
+    """Add the subjects named by the sealed personal values of a decoded, unopened event."""
+    plan = plan_for(type(event))
+    if plan is None:
+        return
+    if plan.nested:
+
+        def note(value: str, _: str | None) -> str:
+            if (parts := _sealed_parts(value)) is not None:
+                into.add(parts[1])
+            return value
+
+        _replaced(event, plan, note, by_subject=False)
+        return
+    for attr in plan.personal_attrs:  # the common flat case, without the walk's indirections
+        value = getattr(event, attr)
+        if value is not None and (parts := _sealed_parts(value)) is not None:
+            into.add(parts[1])
+
+
+class Opener:
+    """Opens the sealed personal values of decoded events with the keys of one read.
+
+    Only the fields an event type declares personal are opened (found by its plan, not by
+    scanning the JSON), one AES-GCM cipher per subject; a destroyed key reads `ERASED`.
+    """
+
+    def __init__(self, keys: Mapping[str, bytes | None]) -> None:
+        self._keys = keys
+        self._ciphers: dict[str, AESGCM | None] = {}
+
+    def open(self, event: msgspec.Struct) -> msgspec.Struct:
+        """The event with its sealed values opened (the same object if it has none).
+
+        Raises InvalidTag when a value does not open with its subject's key."""
+        plan = plan_for(type(event))
+        if plan is None:
+            return event
+        if plan.nested:
+            return _replaced(event, plan, self._value, by_subject=False)  # type: ignore[no-any-return]
+        changes = {}  # the common flat case, without the walk's indirections
+        for attr in plan.personal_attrs:
+            value = getattr(event, attr)
+            if value is not None and value.startswith(_PREFIX):
+                changes[attr] = self._value(value, None)
+        return msgspec.structs.replace(event, **changes) if changes else event
+
+    def _value(self, value: str, _: str | None) -> str:
+        parts = _sealed_parts(value)
+        if parts is None:
+            return value
+        blob, subject = parts
+        try:
+            cipher = self._ciphers[subject]
+        except KeyError:
+            key = self._keys.get(subject)
+            cipher = self._ciphers[subject] = None if key is None else AESGCM(key)
+        if cipher is None:
+            return ERASED
+        raw = binascii.a2b_base64(blob.encode().translate(_URLSAFE))
+        return cipher.decrypt(raw[:_NONCE], raw[_NONCE:], subject.encode()).decode()
 
 
 def is_sealed(payload: bytes) -> bool:

@@ -739,54 +739,81 @@ class EventStore:
 
     async def _records(self, rows: list[asyncpg.Record]) -> list[RecordedEvent]:
         """Decode rows of the log: payloads at their current schema version with a cached
-        per-type decoder, others through the upcasters, sealed ones through the keyring."""
-        keys: dict[str, bytes | None] = {}
-        if self.keyring is not None:
-            subjects = {
-                s for r in rows if personal.is_sealed(r[6]) for s in personal.sealed_subjects(r[6])
-            }
-            if subjects:
-                keys = await self.keyring.get(subjects)
+        per-type decoder, others through the upcasters; with a keyring, sealed personal values
+        opened with their subjects' keys, read in one query for the page.
+
+        A payload at its current version is decoded first and its personal fields opened in
+        the struct (its plan says which: nothing else is touched). One that needs upcasting is
+        opened in its JSON text first, so that upcasters see the values."""
         with _gc_paused():
-            return self._decode_rows(rows, keys)
+            events = self._decode_rows(rows, opening=self.keyring is not None)
+        if self.keyring is None:
+            return events  # type: ignore[return-value]
+        subjects: set[str] = set()
+        for r, record in zip(rows, events, strict=True):
+            if record is not None:
+                personal.sealed_subjects_of(record.data, subjects)
+            else:  # to be opened in its JSON text, then upcast
+                subjects |= personal.sealed_subjects(r[6])
+        if not subjects:
+            return events  # type: ignore[return-value]
+        keys = await self.keyring.get(subjects)
+        opener = personal.Opener(keys)
+        with _gc_paused():
+            for n, record in enumerate(events):
+                if record is None:
+                    events[n] = self._record(rows[n], keys)
+                    continue
+                try:
+                    data = opener.open(record.data)
+                except (personal.PersonalDataError, InvalidTag) as exc:
+                    raise _unopened(record.type, record.schema_version, rows[n], exc) from exc
+                if data is not record.data:
+                    events[n] = msgspec.structs.replace(record, data=data)
+        return events  # type: ignore[return-value]
 
     def _decode_rows(
-        self, rows: list[asyncpg.Record], keys: dict[str, bytes | None]
-    ) -> list[RecordedEvent]:
+        self, rows: list[asyncpg.Record], *, opening: bool
+    ) -> list[RecordedEvent | None]:
         """One pass, no await. Each payload is decoded on its own: joining a page into one JSON
-        array costs three page-sized buffers (fresh memory, page faults) and saves nothing."""
-        if not keys:  # the common case, as one comprehension
-            known = self._decoders
-            try:
-                return [
-                    RecordedEvent(
-                        p, s, v, e, t, sv, known[t, sv].decode(pl), o, r, a, c, ca, i, h, ph
-                    )
-                    for p, s, v, e, t, sv, pl, o, r, a, c, ca, i, h, ph in rows
-                ]  # fmt: skip
-            except (KeyError, msgspec.DecodeError, msgspec.ValidationError):
-                pass  # a type not seen yet, an older version, or a payload that does not decode
+        array costs three page-sized buffers (fresh memory, page faults) and saves nothing.
+
+        With `opening`, a sealed payload that needs upcasting is left out (None), to be opened
+        before it is decoded."""
+        known = self._decoders
+        try:  # the common case, as one comprehension
+            return [
+                RecordedEvent(p, s, v, e, t, sv, known[t, sv].decode(pl), o, r, a, c, ca, i, h, ph)
+                for p, s, v, e, t, sv, pl, o, r, a, c, ca, i, h, ph in rows
+            ]  # fmt: skip
+        except (KeyError, msgspec.DecodeError, msgspec.ValidationError):
+            pass  # a type not seen yet, an older version, or a payload that does not decode
         decoders: dict[str, tuple[int, msgspec.json.Decoder[Any] | None]] = {}
         current = self.registry.current_decoder
-        events: list[RecordedEvent] = []
+        events: list[RecordedEvent | None] = []
         add = events.append
         for r in rows:
             (position, stream_id, version, event_id, event_type, schema_version, payload,
              occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key,
              hash_, prev_hash) = r  # fmt: skip
-            known = decoders.get(event_type)
-            if known is None or known[0] != schema_version:
-                known = decoders[event_type] = (schema_version, current(event_type, schema_version))
-            decoder = known[1]
-            if decoder is not None:
-                self._decoders[event_type, schema_version] = decoder
-            if decoder is None or (keys and personal.is_sealed(payload)):
-                add(self._record(r, keys))
+            known_type = decoders.get(event_type)
+            if known_type is None or known_type[0] != schema_version:
+                known_type = decoders[event_type] = (
+                    schema_version,
+                    current(event_type, schema_version),
+                )
+            decoder = known_type[1]
+            if decoder is None:
+                if opening and personal.is_sealed(payload):
+                    add(None)
+                else:
+                    add(self._record(r, {}))
                 continue
+            known[event_type, schema_version] = decoder
             try:
                 data = decoder.decode(payload)
             except (msgspec.DecodeError, msgspec.ValidationError):
-                add(self._record(r, keys))  # raises the error naming the event
+                add(self._record(r, {}))  # raises the error naming the event
                 continue
             add(RecordedEvent(
                 position, stream_id, version, event_id, event_type, schema_version, data,
@@ -796,20 +823,26 @@ class EventStore:
         return events
 
     def _record(self, r: asyncpg.Record, keys: dict[str, bytes | None]) -> RecordedEvent:
+        """One row decoded through the registry (upcasters, errors naming the event), its
+        sealed values opened in the JSON text first when keys are given."""
         position, stream_id = r[0], r[1]
         event_type, schema_version, payload = r[4], r[5], r[6]
         if keys and personal.is_sealed(payload):
             try:
                 payload = personal.open_sealed(payload, keys)
             except (personal.PersonalDataError, InvalidTag) as exc:
-                reason = f"personal data does not open: {exc!r}"
-                raise EventDecodeError(
-                    event_type, schema_version, position, stream_id, reason
-                ) from exc
+                raise _unopened(event_type, schema_version, r, exc) from exc
         data = self.registry.decode(
             event_type, schema_version, payload, position=position, stream_id=stream_id
         )
         return _recorded(r, data)
+
+
+def _unopened(
+    event_type: str, schema_version: int, r: asyncpg.Record, exc: Exception
+) -> EventDecodeError:
+    reason = f"personal data does not open: {exc!r}"
+    return EventDecodeError(event_type, schema_version, r[0], r[1], reason)
 
 
 class _KeyTaken(Exception):

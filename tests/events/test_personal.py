@@ -23,7 +23,7 @@ from events.personal import (
     plan_for,
 )
 from events.store import NO_STREAM, Context, EventStore
-from events.types import Event
+from events.types import Event, EventRegistry
 from services.personal_data import erase_subject
 from tests.events.model import Enrolled, Witness, registry
 
@@ -251,3 +251,61 @@ async def test_a_key_created_meanwhile_is_used_instead_of_a_fresh_one(
 
 def master_of(keyring: Keyring) -> MasterKeys:
     return keyring._master
+
+
+class Moved(Event, frozen=True):
+    """Version 1 of a personal event: one free-text address."""
+
+    __subject__: ClassVar[str] = "participant_id"
+    participant_id: str
+    address: Personal
+
+
+class MovedV2(Event, frozen=True, tag="Moved"):
+    """Version 2: `address` renamed to `street`, still personal."""
+
+    __subject__: ClassVar[str] = "participant_id"
+    participant_id: str
+    street: Personal
+
+
+async def test_a_sealed_event_of_an_older_version_is_opened_before_it_is_upcast(
+    store: EventStore, master: MasterKeys, ctx: Context
+) -> None:
+    old = EventRegistry([Moved])
+    new = EventRegistry()
+    new.register(MovedV2, version=2)
+
+    @new.upcaster(MovedV2, from_version=1)
+    def rename(data: dict[str, Any]) -> dict[str, Any]:
+        data = dict(data)
+        data["street"] = data.pop("address")
+        return data
+
+    pid = str(uuid4())
+    keyring = Keyring(store.pool, master)
+    moved = Moved(participant_id=pid, address="Jl. Merdeka 1")
+    await EventStore(store.pool, old, keyring).append(
+        f"participant-{pid}", [moved], NO_STREAM, context=ctx
+    )
+    reader = EventStore(store.pool, new, keyring)
+    (event,) = await reader.read_stream(f"participant-{pid}")
+    assert event.data == MovedV2(participant_id=pid, street="Jl. Merdeka 1")
+    async with store.pool.acquire() as conn:
+        assert await Keyring.destroy(conn, pid)
+    (event,) = await reader.read_stream(f"participant-{pid}")
+    assert event.data == MovedV2(participant_id=pid, street=ERASED)
+
+
+async def test_only_personal_fields_are_opened(sealed_store: EventStore, ctx: Context) -> None:
+    """A plain field whose text looks like a sealed value is data, not a sealed value."""
+    pid = str(uuid4())
+    looks_sealed = f"pd1:AAAA:{pid}"
+    event = Enrolled(
+        participant_id=pid, nik=NIK, name=NAME, phone=None, desa=looks_sealed, witnesses=[]
+    )
+    await sealed_store.append(f"participant-{pid}", [event], NO_STREAM, context=ctx)
+    (read,) = await sealed_store.read_stream(f"participant-{pid}")
+    assert read.data == event
+    page = await sealed_store.read_all(read.position - 1, batch_size=1)
+    assert page.events[0].data == event
