@@ -222,9 +222,11 @@ for _type in (
 # -- accidents (stream accident-<id>) and claims (stream claim-<id>) --------------------------
 #
 # A Stage I report opens an accident; its Stage II report (the doctor's outcome) is also the
-# JKK benefit application and files the claim. A JKM claim is filed for a death. Every claim
-# decision records the officer, when it was decided, what Jaga knew then (`known_at`) and the
-# versions of the rules (BenefitRules, Policy) it was decided under.
+# JKK benefit application and files the claim. A JKM claim is filed for a death; a claim for a
+# death (JKM, or JKK whose outcome is death) also takes it in stream death-<participant_id>, so
+# that one death has one standing claim. Every claim decision records the officer, when it was
+# decided, what Jaga knew then (`known_at`) and the versions of the rules (BenefitRules,
+# Policy) it was decided under.
 
 
 class ClaimLine(msgspec.Struct, frozen=True, kw_only=True):
@@ -464,11 +466,23 @@ class ClaimSlaFlagged(Event, frozen=True):
     notify: list[str]  # e.g. ["officer:ani", "role:supervisor"]
 
 
+class DeathClaimReserved(Event, frozen=True):
+    """A claim takes a participant's death (stream death-<participant_id>): a person dies once,
+    so one claim at a time stands for it, a JKM claim or the JKK claim of the accident that
+    killed them. Appended in the same append as the claim's filing (and as the reopening of a
+    death claim), expecting the stream absent or at the version where the claim that held the
+    death before is rejected."""
+
+    participant_id: str
+    claim_id: str
+    claim_kind: str  # JKK / JKM
+
+
 for _type in (
     AccidentReported, AccidentOutcomeReported, ClaimFiled, ClaimAssigned,
     ClaimDocumentReceived, ClaimDocumentsIncomplete, ClaimSubmitted, ClaimVerificationStarted,
     ClaimReturned, ClaimApprovalProposed, ClaimApproved, ClaimRejected, ClaimPaid,
-    ClaimReopened, ClaimHeirsNamed, ClaimSlaFlagged,
+    ClaimReopened, ClaimHeirsNamed, ClaimSlaFlagged, DeathClaimReserved,
 ):  # fmt: skip
     registry.register(_type)
 

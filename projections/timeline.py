@@ -44,6 +44,7 @@ from events.catalog import (
     CohortRolledOver,
     ContributionPaid,
     ContributionReversed,
+    DeathClaimReserved,
     FunderChanged,
     KpjRecorded,
     ParticipantEnrolled,
@@ -305,6 +306,9 @@ def summary(event: Event) -> str:
             return f"Klaim dibayar: {rupiah(event.amount)}{penalty}"
         case ClaimReopened():
             return f"Klaim dibuka kembali oleh {_who(event.officer)}"
+        case DeathClaimReserved():
+            kind = event.claim_kind
+            return f"Kematian peserta tercatat pada klaim {kind} (satu kematian, satu klaim)"
         case ClaimSlaFlagged():
             if event.level == "breached":
                 return (

@@ -15,9 +15,17 @@ States (domain.md "Claims"):
     approved ──record payment──> paid
     rejected | paid ──reopen──> reopened ──submit──> submitted | documents_incomplete
 
-Anything else is refused with an IllegalTransition naming the state and the reason. Pure: the
-caller passes who acts, when, the policy, and (to decide) the assessment of eligibility and
-benefits made from the participant's history (services/claim_assessment.py).
+Anything else is refused with an IllegalTransition naming the state and the reason.
+
+A person dies once: a claim for a death (JKM, or a JKK claim whose outcome is death) takes the
+participant's death in stream death-<participant_id> (`reserve_death`), in the same append as
+its filing, and is refused while another claim holds it that is not rejected. A rejected claim
+lets go: a JKM claim rejected because the death was a work accident makes way for the JKK
+claim, and the reverse. A JKM claim's id follows from the participant, so a rejected one is
+reopened, not filed again; reopening a death claim takes the death again, on the same terms.
+
+Pure: the caller passes who acts, when, the policy, and (to decide) the assessment of
+eligibility and benefits made from the participant's history (services/claim_assessment.py).
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from events.catalog import (
     ClaimReturned,
     ClaimSubmitted,
     ClaimVerificationStarted,
+    DeathClaimReserved,
     Eligibility,
     Heir,
 )
@@ -70,6 +79,7 @@ from services.domain import heirs
 from services.domain.benefits import BenefitLine
 from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, business_date
 from services.domain.errors import (
+    DeathAlreadyClaimed,
     Duplicate,
     FieldError,
     IllegalTransition,
@@ -119,7 +129,7 @@ class ClaimState(msgspec.Struct, frozen=True):
     @property
     def for_death(self) -> bool:
         """A JKM claim, or a JKK claim whose outcome is death: the heirs receive it."""
-        return self.filed is not None and (self.kind == "JKM" or self.filed.outcome == "death")
+        return self.filed is not None and claims_a_death(self.filed)
 
     @property
     def kind(self) -> str:
@@ -207,7 +217,7 @@ ClaimCommand = (
 
 def file_jkk(
     accident: AccidentState, outcome: AccidentOutcomeReported, claim: ClaimState, policy: Policy
-) -> list[Event]:
+) -> list[ClaimFiled]:
     """The JKK claim an accident's Stage II report applies for."""
     claim_id = jkk_claim_id(accident.accident_id)
     if claim.status != "none":
@@ -228,7 +238,7 @@ def file_jkk(
 
 def file_jkm(
     command: FileDeathClaim, claim: ClaimState, *, now: datetime, policy: Policy
-) -> list[Event]:
+) -> list[ClaimFiled]:
     """A JKM claim for the death of a participant (not from a work accident)."""
     claim_id = jkm_claim_id(command.participant_id)
     if claim.status != "none":
@@ -249,6 +259,44 @@ def file_jkm(
             policy_version=policy.version,
         )
     ]  # fmt: skip
+
+
+# -- one death, one standing claim --------------------------------------------------------------
+
+
+def claims_a_death(filed: ClaimFiled) -> bool:
+    """A JKM claim, or a JKK claim whose accident ended in death."""
+    return filed.kind == "JKM" or filed.outcome == "death"
+
+
+class DeathState(msgspec.Struct, frozen=True):
+    """Which claim holds a participant's death (stream death-<participant_id>)."""
+
+    claim_id: str | None = None
+
+
+def evolve_death(state: DeathState, event: Event) -> DeathState:
+    match event:
+        case DeathClaimReserved():
+            return DeathState(event.claim_id)
+    return state
+
+
+def reserve_death(death: DeathState, holder: ClaimState, filed: ClaimFiled) -> list[Event]:
+    """The claim `filed` takes its participant's death; refused while another claim holds it
+    that is not rejected. `holder` is the state of that claim (`death.claim_id`), read after
+    `death`. The caller appends at the version `death` was read at: should the holder be
+    reopened meanwhile (a reopening takes the death again), that append fails and the caller
+    decides again."""
+    if death.claim_id is not None and death.claim_id != filed.claim_id:
+        if holder.claim_id != death.claim_id:
+            raise ValueError(f"the holder of the death is claim {death.claim_id}, "
+                             f"not {holder.claim_id or 'none'}")  # fmt: skip
+        if holder.status != "rejected":
+            raise DeathAlreadyClaimed(filed.participant_id, holder.claim_id, holder.kind,
+                                      holder.status)  # fmt: skip
+    return [DeathClaimReserved(participant_id=filed.participant_id, claim_id=filed.claim_id,
+                               claim_kind=filed.kind)]  # fmt: skip
 
 
 # -- the lifecycle --------------------------------------------------------------------------------

@@ -5,6 +5,12 @@ services/claim_assessment.py and services/domain. Each handler loads the stream,
 appends at the version it read; when another writer came first it decides again, a bounded
 number of times.
 
+A person dies once: filing a claim for a death (a JKM claim, or Stage II with the outcome
+death) and reopening one also append the death's reservation (stream death-<participant_id>,
+claim_decider.reserve_death) in the same append_many, expecting that stream at the version
+read; of two concurrent claims for one death, one is appended and the other decided again and
+refused.
+
 A claim is decided from the participant's history *as known at* the decision instant: the
 participant's stream is read once with `as_known_at` = now (their state, contribution history
 and stream version all come from that one read), and that instant is recorded on the decision
@@ -17,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 
+from events.catalog import ClaimFiled, ClaimReopened
 from events.errors import WrongExpectedVersion
 from events.store import NO_STREAM, AppendResult, Context, EventStore, StreamAppend
 from events.types import Event
@@ -27,8 +34,10 @@ from services.claim_decider import (
     Assessment,
     ClaimCommand,
     ClaimState,
+    DeathState,
     Decision,
     claim_stream,
+    claims_a_death,
     jkk_claim_id,
     jkm_claim_id,
 )
@@ -42,7 +51,7 @@ from services.domain.policy import Policy
 from services.domain.sla import ClaimSla
 from services.membership import history_of
 from services.registration import Registrar
-from services.streams import participant_stream
+from services.streams import death_stream, participant_stream
 
 
 def _no_commands(command: object, state: object) -> list[Event]:
@@ -78,6 +87,9 @@ class ClaimsDesk:
         )
         self._claims: StateCache[ClaimState] = StateCache(
             Decider(ClaimState(), claim_decider.evolve, _no_commands)  # type: ignore[arg-type]
+        )
+        self._deaths: StateCache[DeathState] = StateCache(
+            Decider(DeathState(), claim_decider.evolve_death, _no_commands)  # type: ignore[arg-type]
         )
 
     # -- reading ---------------------------------------------------------------------------------
@@ -119,6 +131,16 @@ class ClaimsDesk:
                       participant_version=recorded[-1].stream_version, policy=self._policy,
                       rules=self._rules)  # fmt: skip
 
+    async def _reserve_death(self, filed: ClaimFiled) -> StreamAppend:
+        """The append that lets the claim `filed` take its participant's death, at the version
+        of the death stream read here (refused while another standing claim holds it)."""
+        stream = death_stream(filed.participant_id)
+        death, version = await self._deaths.load(self._store, stream)
+        holder = ClaimState()
+        if death.claim_id is not None and death.claim_id != filed.claim_id:
+            holder, _ = await self._claims.load(self._store, claim_stream(death.claim_id))
+        return StreamAppend(stream, claim_decider.reserve_death(death, holder, filed), version)
+
     # -- accidents -------------------------------------------------------------------------------
 
     async def report_accident(self, command: ReportAccident, context: Context) -> AppendResult:
@@ -137,7 +159,8 @@ class ClaimsDesk:
     async def report_outcome(
         self, command: ReportAccidentOutcome, context: Context
     ) -> list[AppendResult]:
-        """Stage II, which also files the accident's JKK claim (one append, both or none)."""
+        """Stage II, which also files the accident's JKK claim (one append, both or none; with
+        the death's reservation when the outcome is death)."""
         stream = accident_stream(command.accident_id)
         cstream = claim_stream(jkk_claim_id(command.accident_id))
         for attempt in range(MAX_ATTEMPTS):
@@ -146,9 +169,11 @@ class ClaimsDesk:
             events = accidents.decide_outcome(command, state, now=self._clock(),
                                               policy=self._policy)  # fmt: skip
             filed = claim_decider.file_jkk(state, events[0], claim, self._policy)  # type: ignore[arg-type]
+            appends = [StreamAppend(stream, events, version),
+                       StreamAppend(cstream, filed, NO_STREAM)]  # fmt: skip
+            if claims_a_death(filed[0]):
+                appends.append(await self._reserve_death(filed[0]))
             try:
-                appends = [StreamAppend(stream, events, version),
-                           StreamAppend(cstream, filed, NO_STREAM)]  # fmt: skip
                 return await self._store.append_many(appends, context=context)
             except WrongExpectedVersion:
                 await back_off(attempt)
@@ -157,17 +182,19 @@ class ClaimsDesk:
     # -- claims ----------------------------------------------------------------------------------
 
     async def file_death_claim(self, command: FileDeathClaim, context: Context) -> AppendResult:
-        """A JKM claim: one per participant's death."""
+        """A JKM claim: one per participant, and none while a JKK claim stands for the death."""
         await self._registrar.participant(command.participant_id)  # NotFound if unknown
         stream = claim_stream(jkm_claim_id(command.participant_id))
-        state, _ = await self._claims.load(self._store, stream)
-        events = claim_decider.file_jkm(command, state, now=self._clock(), policy=self._policy)
-        try:
-            return await self._store.append(stream, events, NO_STREAM, context=context)
-        except WrongExpectedVersion:
+        for attempt in range(MAX_ATTEMPTS):
             state, _ = await self._claims.load(self._store, stream)
-            claim_decider.file_jkm(command, state, now=self._clock(), policy=self._policy)
-            raise
+            events = claim_decider.file_jkm(command, state, now=self._clock(), policy=self._policy)
+            death = await self._reserve_death(events[0])
+            try:
+                appends = [StreamAppend(stream, events, NO_STREAM), death]
+                return (await self._store.append_many(appends, context=context))[0]
+            except WrongExpectedVersion:  # filed, or the death taken, meanwhile: decide again
+                await back_off(attempt)
+        raise RuntimeError(f"participant {command.participant_id}: too many concurrent changes")
 
     async def handle(self, command: ClaimCommand, context: Context) -> Sequence[Event]:
         """Any claim command: the events it appended (none when it changed nothing)."""
@@ -185,8 +212,12 @@ class ClaimsDesk:
                 events = claim_decider.decide(command, state, decision)
                 if not events:
                     return []
+                appends = [StreamAppend(stream, events, version)]
+                if state.for_death and any(isinstance(e, ClaimReopened) for e in events):
+                    assert state.filed is not None  # a reopened death claim takes it again
+                    appends.append(await self._reserve_death(state.filed))
                 try:
-                    await self._store.append(stream, events, version, context=context)
+                    await self._store.append_many(appends, context=context)
                 except WrongExpectedVersion:
                     await back_off(attempt)
                     continue

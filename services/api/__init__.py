@@ -24,6 +24,7 @@ from services.claims import ClaimsDesk
 from services.config import Settings
 from services.contributions import Cashier
 from services.domain.errors import (
+    DeathAlreadyClaimed,
     DomainError,
     Duplicate,
     IllegalTransition,
@@ -40,6 +41,7 @@ _DOMAIN_STATUS = {
     "not_found": (404, "Not found"),
     "duplicate": (409, "Already exists"),
     "quota_exceeded": (409, "Quota exceeded"),
+    "death_already_claimed": (409, "Death already claimed"),
     "illegal_transition": (409, "Not allowed in this state"),
     "validation_failed": (422, "Invalid input"),
 }
@@ -73,7 +75,8 @@ def refusal_parts(error: DomainError) -> dict[str, Any]:
     """What the refusal is made of, so a client says it in its own words without parsing the
     English detail: field `errors`; an illegal transition's `entity`, `state`, `action` and
     `reason`; the `kind` and `key` (and `existing`) of what is missing or already there; a
-    full cohort's `cohort`, `quota` and `active`."""
+    full cohort's `cohort`, `quota` and `active`; for a death already claimed, the
+    `participant_id` and the standing claim's `claim_id`, `claim_kind` and `claim_state`."""
     match error:
         case ValidationFailed():
             return {"errors": msgspec.to_builtins(list(error.errors))}
@@ -87,6 +90,9 @@ def refusal_parts(error: DomainError) -> dict[str, Any]:
             return {"kind": error.kind, "key": error.key, **existing}
         case QuotaExceeded():
             return {"cohort": error.cohort, "quota": error.quota, "active": error.active}
+        case DeathAlreadyClaimed():
+            return {"participant_id": error.participant_id, "claim_id": error.claim_id,
+                    "claim_kind": error.claim_kind, "claim_state": error.claim_state}  # fmt: skip
     return {}
 
 

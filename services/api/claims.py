@@ -80,7 +80,7 @@ from services.api.common import (
     idempotent,
     scope_of,
 )
-from services.api.problems import DUPLICATE, ILLEGAL, NOT_FOUND, REFUSED
+from services.api.problems import DEATH_CLAIMED, DUPLICATE, ILLEGAL, NOT_FOUND, REFUSED, either
 from services.claim_decider import (
     ClaimCommand,
     ClaimState,
@@ -608,8 +608,10 @@ class AccidentsController(Controller):
         summary="Report the outcome (Stage II), filing the JKK claim",
         description="The doctor's statement: recovered, partial disability (with the table "
         "%), total permanent disability or death. Due within 2x24 hours of the statement. "
-        "It is also the benefit application: the accident's JKK claim is filed with it.",
-        responses={409: ILLEGAL, 422: REFUSED},
+        "It is also the benefit application: the accident's JKK claim is filed with it. A "
+        "death is claimed once: while another claim for the participant's death stands (a JKM "
+        "claim not rejected), a Stage II report of death is refused and nothing is recorded.",
+        responses={409: either(ILLEGAL, DEATH_CLAIMED), 422: REFUSED},
     )  # fmt: skip
     async def outcome(
         self, accident_id: IdParam, data: JSONBody[OutcomeReport], request: AuthRequest
@@ -705,8 +707,10 @@ class ClaimsController(Controller):
 
     @post(
         "/death", guards=[requires(Permission.CLAIMS_WORK)], summary="File a JKM (death) claim",
-        description="The death of a participant not from a work accident; one per participant.",
-        responses={404: NOT_FOUND, 409: DUPLICATE, 422: REFUSED},
+        description="The death of a participant not from a work accident; one per participant "
+        "(a rejected one is reopened, not filed again), and refused while the JKK claim of an "
+        "accident that ended in the participant's death stands (is not rejected).",
+        responses={404: NOT_FOUND, 409: either(DUPLICATE, DEATH_CLAIMED), 422: REFUSED},
     )  # fmt: skip
     async def file_death(self, data: JSONBody[DeathClaim], request: AuthRequest) -> CommandResult:
         services = api_services(request.app.state)
@@ -892,8 +896,9 @@ class ClaimsController(Controller):
         "/{claim_id:str}/reopening", status_code=200, guards=[requires(Permission.CLAIMS_WORK)],
         summary="Reopen a paid or rejected claim",
         description="With the reason (new evidence, a new heir): the claim takes documents "
-        "again and is submitted anew; a benefit approved again pays only what is still owed.",
-        responses={409: ILLEGAL, 422: REFUSED},
+        "again and is submitted anew; a benefit approved again pays only what is still owed. "
+        "A rejected death claim is not reopened while another claim for the same death stands.",
+        responses={409: either(ILLEGAL, DEATH_CLAIMED), 422: REFUSED},
     )  # fmt: skip
     async def reopen(
         self, claim_id: IdParam, data: JSONBody[Closing], request: AuthRequest

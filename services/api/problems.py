@@ -51,7 +51,8 @@ class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
     (the field `errors` of a validation, the `checks` of a readiness failure); a domain
     refusal carries its parts, so a client can word it itself: `entity`, `state`, `action`
     and `reason` (illegal-transition), `kind`, `key` and `existing` (not-found, duplicate),
-    `cohort`, `quota` and `active` (quota-exceeded)."""
+    `cohort`, `quota` and `active` (quota-exceeded), `participant_id`, `claim_id`, `claim_kind`
+    and `claim_state` (death-already-claimed)."""
 
     type: Annotated[str, msgspec.Meta(examples=["urn:jaga:problem:not-found"])]
     title: Annotated[str, msgspec.Meta(examples=["Not found"])]
@@ -74,6 +75,12 @@ class ProblemDetails(msgspec.Struct, frozen=True, omit_defaults=True):
     quota: Annotated[int | None, msgspec.Meta(examples=[500])] = None
     active: Annotated[int | None, msgspec.Meta(examples=[500])] = None
     """Active enrolments of a full cohort."""
+    participant_id: Annotated[str | None, msgspec.Meta(examples=["5b0e…"])] = None
+    """Whose death is already claimed."""
+    claim_id: Annotated[str | None, msgspec.Meta(examples=["3f1c…"])] = None
+    """The claim that stands for that death."""
+    claim_kind: Annotated[str | None, msgspec.Meta(examples=["JKK"])] = None
+    claim_state: Annotated[str | None, msgspec.Meta(examples=["under_verification"])] = None
 
 
 def problem_response(status: int, slug: str, title: str, detail: str) -> ResponseSpec:
@@ -122,6 +129,25 @@ REFUSED = problem_response(
     422, "validation-failed", "Invalid input", "paid_at: 2026-12-01T09:00:00+07:00 is in the future"
 )
 NOT_FOUND = problem_response(404, "not-found", "Not found", "cohort 'kph2025' not found")
+
+
+DEATH_CLAIMED = problem_response(
+    409, "death-already-claimed", "Death already claimed",
+    "the death of participant '5b0e…' is already claimed by JKK claim '3f1c…' (state "
+    "'under_verification'): a person dies once; that claim must be rejected before another is "
+    "filed for the same death",
+)  # fmt: skip
+
+
+def either(*refusals: ResponseSpec) -> ResponseSpec:
+    """Several refusals under one status (e.g. two kinds of 409), each with its example."""
+    return ResponseSpec(
+        data_container=ProblemDetails,
+        generate_examples=False,
+        description=" or ".join(r.description or "" for r in refusals),
+        media_type=PROBLEM_MEDIA_TYPE,
+        examples=[example for r in refusals for example in r.examples or ()],
+    )
 
 
 def document_problems(app: Litestar) -> None:

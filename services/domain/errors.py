@@ -60,6 +60,32 @@ class Duplicate(DomainError):
         return (type(self), (self.kind, self.key, self.existing))
 
 
+class DeathAlreadyClaimed(DomainError):
+    """A claim for a participant's death while another claim for it stands. A person dies once:
+    their death is claimed by a JKM claim or by the JKK claim of the accident that killed them,
+    never both, and never twice. The standing claim must be rejected first (a rejected claim
+    lets go of the death; services/claim_decider.py `reserve_death`)."""
+
+    code: ClassVar[str] = "death_already_claimed"
+
+    def __init__(
+        self, participant_id: str, claim_id: str, claim_kind: str, claim_state: str
+    ) -> None:
+        super().__init__(
+            f"the death of participant {participant_id!r} is already claimed by {claim_kind} "
+            f"claim {claim_id!r} (state {claim_state!r}): a person dies once; that claim must be "
+            "rejected before another is filed for the same death"
+        )
+        self.participant_id = participant_id
+        self.claim_id = claim_id
+        self.claim_kind = claim_kind
+        self.claim_state = claim_state
+
+    def __reduce__(self) -> tuple[type[DeathAlreadyClaimed], tuple[str, str, str, str]]:
+        return (type(self), (self.participant_id, self.claim_id, self.claim_kind,
+                             self.claim_state))  # fmt: skip
+
+
 class QuotaExceeded(DomainError):
     """A cohort has no free slot: enrolling one more would break its quota."""
 

@@ -4,6 +4,7 @@ The API's problems are for programs (a stable `type`, an English `detail`); an o
 this instead. A domain refusal's problem carries its parts as members (services/api
 `domain_problem`): an illegal transition its `entity`, `state`, `action` and `reason`, a
 missing or duplicate thing its `kind` and `key`, a full cohort its `quota` and `active`, a
+death already claimed the `claim_kind` and `claim_state` of the claim that stands, a
 validation its field `errors`. The sentence is built from those parts, never from `detail`.
 
 Reasons and field errors are short English phrases written at the raise sites; `_REASONS` is
@@ -143,6 +144,7 @@ FIELDS = {
     "traffic": "kecelakaan lalu lintas",
     "accident_id": "laporan kecelakaan",
     "claim_id": "klaim",
+    "claim_kind": "jenis klaim",
     # participants
     "participant_id": "peserta",
     "participant_ids": "peserta",
@@ -616,6 +618,25 @@ def _duplicate(problem: Mapping[str, Any]) -> str | None:
     return _sentence(f"{said} {key} sudah tercatat") if said else None
 
 
+_DEATH_CLAIMS = {
+    "JKK": "klaim JKK (kecelakaan kerja yang mengakibatkan meninggal dunia)",
+    "JKM": "klaim JKM (meninggal dunia bukan karena kecelakaan kerja)",
+}
+
+
+def _death_already_claimed(problem: Mapping[str, Any]) -> str:
+    """ "Kematian peserta ini sudah diajukan dalam klaim JKM (...) yang berstatus ..." """
+    kind = str(problem.get("claim_kind") or "")
+    claim = _DEATH_CLAIMS.get(kind, "klaim lain")
+    state = CLAIM_STATES.get(str(problem.get("claim_state") or ""))
+    status = f' yang berstatus "{state}"' if state else ""
+    return (
+        f"Kematian peserta ini sudah diajukan dalam {claim}{status}. Satu kematian hanya dapat "
+        "diklaim satu kali: klaim lain untuk kematian yang sama baru dapat diajukan atau dibuka "
+        "kembali setelah klaim itu ditolak. Tidak ada yang dicatat."
+    )
+
+
 def _quota_exceeded(problem: Mapping[str, Any]) -> str:
     cohort, quota, active = problem.get("cohort"), problem.get("quota"), problem.get("active")
     if quota is None:
@@ -641,6 +662,7 @@ PROBLEM_TYPES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
     "not-found": _not_found,
     "duplicate": _duplicate,
     "quota-exceeded": _quota_exceeded,
+    "death-already-claimed": _death_already_claimed,
     "forbidden": _fixed("Peran Anda tidak mengizinkan tindakan ini."),
     "login-throttled": _login_throttled,
     "unauthenticated": _fixed("Sesi Anda telah berakhir. Silakan masuk kembali."),

@@ -13,9 +13,12 @@ import pytest
 
 from events.store import EventStore
 from services.access import Role, mask_nik, mask_phone
-from services.claim_decider import jkk_claim_id, jkm_claim_id
+from services.claim_decider import claim_stream, jkk_claim_id, jkm_claim_id
 from services.domain.calendar import JAKARTA, business_date
 from services.registration import Registrar
+from services.streams import death_stream
+from services.web.client import ApiRefused
+from services.web.wording import refusal
 from tests.api.conftest import Officer
 from tests.api.test_payments_api import (
     DUE,
@@ -41,6 +44,7 @@ JKK_DEATH = [
     "heir_ktp",
     "family_card",
 ]
+JKK_RECOVERED = ["ktp", "kpj_card", "accident_report", "doctor_statement", "bank_account"]
 JKM = [
     "ktp",
     "kpj_card",
@@ -72,6 +76,12 @@ async def covered(
     return cohort
 
 
+async def someone(registrar: Registrar) -> str:  # noqa: F811
+    """A member of a cohort of their own, enrolled today (contributions unpaid): a death of
+    their own to claim."""
+    return (await enrolled_cohort(registrar, 1)).members[0]
+
+
 @pytest.fixture(scope="module")
 async def budi(api_store: EventStore) -> Officer:
     """A second claim officer."""
@@ -92,8 +102,11 @@ async def post(client: Client, path: str, officer: Officer, body: Any = None) ->
     return response.json()  # type: ignore[no-any-return]
 
 
-async def jkk_death_claim(client: Client, officer: Officer, participant_id: str) -> str:
-    """Stage I and Stage II (death): the JKK claim filed."""
+async def jkk_claim(
+    client: Client, officer: Officer, participant_id: str, outcome: str = "death"
+) -> str:
+    """Stage I and Stage II (death, unless said otherwise): the JKK claim filed. A death is
+    claimed once: one death per participant."""
     report = await post(
         client,
         "/accidents",
@@ -115,7 +128,7 @@ async def jkk_death_claim(client: Client, officer: Officer, participant_id: str)
         officer,
         {
             "doctor_statement_at": datetime.now(UTC).isoformat(),
-            "outcome": "death",
+            "outcome": outcome,
         },
     )
     assert filed["events"] == ["AccidentOutcomeReported", "ClaimFiled"]
@@ -138,7 +151,7 @@ async def test_a_jkk_claim_from_stage_one_to_payment_with_four_eyes(
     read_models: CatchUp,
 ) -> None:
     ani, supervisor = officers["claim_officer"], officers["supervisor"]
-    claim_id = await jkk_death_claim(api_client, ani, covered.members[0])
+    claim_id = await jkk_claim(api_client, ani, covered.members[0])
     path = f"/claims/{claim_id}"
 
     await read_models()
@@ -344,11 +357,95 @@ async def test_a_jkm_claim_returned_rejected_and_reopened(
     assert [line["kind"] for line in found["lines"]] == ["funeral"]  # under 3 months a member
 
 
+# -- a person dies once ------------------------------------------------------------------------
+
+
+async def stage_one(client: Client, officer: Officer, participant_id: str) -> str:
+    report = await post(
+        client, "/accidents", officer,
+        {"participant_id": participant_id, "occurred_at": accident_time().isoformat(),
+         "kind": "at_work", "place": "Gudang", "chronology": "Terjatuh", "witnesses": WITNESSES},
+    )  # fmt: skip
+    return str(report["resource"]["id"])
+
+
+def death_refused(response: Any, participant_id: str, claim_id: str, kind: str) -> str:
+    """A 409 naming the claim that stands for the death; its Indonesian sentence."""
+    problem = assert_problem(response, 409, "death-already-claimed")
+    assert f"already claimed by {kind} claim '{claim_id}'" in problem["detail"]
+    assert "a person dies once" in problem["detail"]
+    assert (problem["participant_id"], problem["claim_id"], problem["claim_kind"]) == (
+        participant_id, claim_id, kind,
+    )  # fmt: skip
+    return refusal(ApiRefused(409, problem))
+
+
+async def test_a_death_is_claimed_once_until_its_claim_is_rejected(
+    api_client: Client,
+    officers: dict[str, Officer],
+    api_store: EventStore,
+    registrar: Registrar,  # noqa: F811
+) -> None:
+    ani = officers["claim_officer"]
+    today = business_date(datetime.now(UTC)).isoformat()
+
+    # a JKK claim for an accident that ended in death: no JKM claim for the same death
+    died_at_work = await someone(registrar)
+    jkk_id = await jkk_claim(api_client, ani, died_at_work)
+    refused = await api_client.post(
+        "/claims/death", headers=ani.headers,
+        json={"participant_id": died_at_work, "died_on": today},
+    )  # fmt: skip
+    said = death_refused(refused, died_at_work, jkk_id, "JKK")
+    assert said.startswith("Kematian peserta ini sudah diajukan dalam klaim JKK (kecelakaan kerja")
+    assert '"Dilaporkan"' in said and "Tidak ada yang dicatat." in said
+    assert await api_store.stream_version(claim_stream(jkm_claim_id(died_at_work))) == 0
+    assert await api_store.stream_version(death_stream(died_at_work)) == 1
+
+    # a JKM claim: no JKK claim for the same death, and the Stage II report is not recorded
+    died = await someone(registrar)
+    jkm_id = jkm_claim_id(died)
+    await post(api_client, "/claims/death", ani, {"participant_id": died, "died_on": today})
+    accident_id = await stage_one(api_client, ani, died)
+    stage_two = {"doctor_statement_at": datetime.now(UTC).isoformat(), "outcome": "death"}
+    refused = await api_client.post(
+        f"/accidents/{accident_id}/outcome", json=stage_two, headers=ani.headers
+    )
+    said = death_refused(refused, died, jkm_id, "JKM")
+    assert "klaim JKM (meninggal dunia bukan karena kecelakaan kerja)" in said
+    accident = (await api_client.get(f"/accidents/{accident_id}", headers=ani.headers)).json()
+    assert (accident["outcome"], accident["claim_id"]) == (None, None)
+    assert await api_store.stream_version(claim_stream(jkk_claim_id(accident_id))) == 0
+    again = await api_client.post("/claims/death", headers=ani.headers,
+                                  json={"participant_id": died, "died_on": today})  # fmt: skip
+    assert_problem(again, 409, "duplicate")  # a second JKM claim: the same claim
+
+    # the JKM claim rejected (the death was a work accident): the JKK claim is filed...
+    path = f"/claims/{jkm_id}"
+    await post(api_client, f"{path}/assignment", ani, {"officer": ani.username})
+    for document in JKM:
+        await post(api_client, f"{path}/documents", ani, {"document": document})
+    await post(api_client, f"{path}/submission", ani)
+    await post(api_client, f"{path}/verification", ani)
+    await post(api_client, f"{path}/rejection", ani, {"reason": "kecelakaan kerja"})
+    filed = await post(api_client, f"/accidents/{accident_id}/outcome", ani, stage_two)
+    assert filed["events"] == ["AccidentOutcomeReported", "ClaimFiled"]
+    assert filed["resource"]["id"] == jkk_claim_id(accident_id)
+    # ...and the rejected JKM claim is not reopened while the JKK claim stands
+    reopening = await api_client.post(
+        f"{path}/reopening", json={"reason": "bukti baru"}, headers=ani.headers
+    )
+    death_refused(reopening, died, jkk_claim_id(accident_id), "JKK")
+
+
 # -- refusals ----------------------------------------------------------------------------------
 
 
 async def test_invalid_reports_and_commands_are_problems(
-    api_client: Client, officers: dict[str, Officer], covered: Cohort
+    api_client: Client,
+    officers: dict[str, Officer],
+    covered: Cohort,
+    registrar: Registrar,  # noqa: F811
 ) -> None:
     ani = officers["claim_officer"]
     incomplete = await api_client.post(
@@ -411,7 +508,7 @@ async def test_invalid_reports_and_commands_are_problems(
     )
     assert_problem(no_accident, 404, "not-found")
 
-    claim_id = await jkk_death_claim(api_client, ani, covered.members[0])
+    claim_id = await jkk_claim(api_client, ani, await someone(registrar))
     path = f"/claims/{claim_id}"
     paper = await api_client.post(
         f"{path}/documents", json={"document": "paspor"}, headers=ani.headers
@@ -448,11 +545,11 @@ async def test_the_board_filters_pages_and_masks(
 ) -> None:
     """Budi's claims only (the session's database holds others' too)."""
     ani = officers["claim_officer"]
-    claims = [await jkk_death_claim(api_client, ani, covered.members[0]) for _ in range(3)]
+    claims = [await jkk_claim(api_client, ani, covered.members[0], "recovered") for _ in range(3)]
     for claim_id in claims:
         await post(api_client, f"/claims/{claim_id}/assignment", ani, {"officer": budi.username})
     submitted = claims[0]
-    for document in ["npwp", *JKK_DEATH]:
+    for document in ["npwp", *JKK_RECOVERED]:
         await post(api_client, f"/claims/{submitted}/documents", budi, {"document": document})
     await post(api_client, f"/claims/{submitted}/submission", budi)
     await read_models()
@@ -528,7 +625,7 @@ async def test_a_scoped_officer_sees_and_works_only_claims_of_their_kecamatan(
     read_models: CatchUp,
 ) -> None:
     ani = officers["claim_officer"]
-    claim_id = await jkk_death_claim(api_client, ani, covered.members[0])
+    claim_id = await jkk_claim(api_client, ani, covered.members[0], "recovered")
     here = await user(api_store, Role.CLAIM_OFFICER, [covered.kecamatan[0]])
     elsewhere = await user(api_store, Role.CLAIM_OFFICER, [covered.kecamatan[1]])
     await read_models()

@@ -7,6 +7,7 @@ import pickle
 import pytest
 
 from services.domain.errors import (
+    DeathAlreadyClaimed,
     DomainError,
     Duplicate,
     FieldError,
@@ -22,6 +23,7 @@ ALL = [
     QuotaExceeded("kepahiang-2025", 1984, 1984),
     IllegalTransition("claim c-1", "rejected", "pay", "a rejected claim is closed"),
     ValidationFailed([FieldError("nik", "too short"), FieldError("desa", "unknown")]),
+    DeathAlreadyClaimed("p-1", "c-1", "JKK", "approved"),
 ]
 
 
@@ -35,6 +37,7 @@ def test_each_error_has_its_own_stable_code() -> None:
         "quota_exceeded",
         "illegal_transition",
         "validation_failed",
+        "death_already_claimed",
     ]
     assert all(isinstance(e, DomainError) for e in ALL)
 
@@ -47,6 +50,11 @@ def test_messages_name_what_key_expected_and_actual() -> None:
     )
     assert IllegalTransition("claim c-1", "rejected", "pay", "closed").detail == (
         "claim c-1: cannot pay from state 'rejected': closed"
+    )
+    assert DeathAlreadyClaimed("p-1", "c-1", "JKM", "reported").detail == (
+        "the death of participant 'p-1' is already claimed by JKM claim 'c-1' (state "
+        "'reported'): a person dies once; that claim must be rejected before another is filed "
+        "for the same death"
     )
 
 

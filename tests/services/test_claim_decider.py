@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from events.catalog import (
     ClaimApprovalProposed,
@@ -21,6 +23,7 @@ from events.catalog import (
     ClaimReturned,
     ClaimSubmitted,
     ClaimVerificationStarted,
+    DeathClaimReserved,
     Eligibility,
 )
 from events.types import Event
@@ -42,7 +45,12 @@ from services.commands import (
     SubmitClaim,
 )
 from services.domain import benefits
-from services.domain.errors import IllegalTransition, NotFound, ValidationFailed
+from services.domain.errors import (
+    DeathAlreadyClaimed,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+)
 from services.domain.money import TIMES
 from services.domain.policy import DEFAULT_POLICY
 
@@ -353,3 +361,107 @@ def test_the_sla_query_shows_time_left_and_breaches() -> None:
     assert late is not None and late.breached and late.working_days_late == 2
     assert late.penalty is not None and late.penalty.amount == 160_000
     assert sla_of(given_(FILED), today=date(2025, 12, 3), policy=POLICY) is None
+
+
+# -- a person dies once: one standing claim per death --------------------------------------------
+
+JKK_DEATH = msgspec.structs.replace(
+    FILED, claim_id="jkk-1", outcome="death", disability_percent=None
+)
+JKM_DEATH = ClaimFiled(
+    claim_id="jkm-1", kind="JKM", participant_id="p1", accident_id=None,
+    event_on=date(2025, 11, 20), filed_at=NOW, accident_kind=None, traffic=False,
+    outcome="death", disability_percent=None, impairment="",
+    required_documents=[d.value for d in required_documents("JKM")], policy_version=POLICY.version,
+)  # fmt: skip
+
+
+def rejected(filed: ClaimFiled) -> ClaimRejected:
+    return ClaimRejected(claim_id=filed.claim_id, officer=ANI, decided_at=NOW,
+                         reasons=["the death was a work accident"], eligibility=None,
+                         policy_version=POLICY.version)  # fmt: skip
+
+
+def held_by(*filed: ClaimFiled) -> claim_decider.DeathState:
+    """The death stream after these claims took the death, in order."""
+    state = claim_decider.DeathState()
+    for claim in filed:
+        reserved = DeathClaimReserved(participant_id=claim.participant_id,
+                                      claim_id=claim.claim_id, claim_kind=claim.kind)  # fmt: skip
+        state = claim_decider.evolve_death(state, reserved)
+    return state
+
+
+def test_the_first_claim_for_a_death_takes_it() -> None:
+    (reserved,) = claim_decider.reserve_death(claim_decider.DeathState(), ClaimState(), JKM_DEATH)
+    assert reserved == DeathClaimReserved(participant_id="p1", claim_id="jkm-1", claim_kind="JKM")
+
+
+@pytest.mark.parametrize(("first", "second"), [(JKK_DEATH, JKM_DEATH), (JKM_DEATH, JKK_DEATH)])
+@pytest.mark.parametrize("standing", [(), (ASSIGNED,), (ASSIGNED, *DOCS, SUBMITTED, VERIFYING)])
+def test_a_second_claim_for_the_same_death_is_refused_while_the_first_stands(
+    first: ClaimFiled, second: ClaimFiled, standing: tuple[Event, ...]
+) -> None:
+    holder = given_(first, *(msgspec.structs.replace(e, claim_id=first.claim_id)
+                             for e in standing))  # fmt: skip
+    with pytest.raises(DeathAlreadyClaimed) as refused:
+        claim_decider.reserve_death(held_by(first), holder, second)
+    assert (refused.value.participant_id, refused.value.claim_id) == ("p1", first.claim_id)
+    assert (refused.value.claim_kind, refused.value.claim_state) == (first.kind, holder.status)
+    assert "a person dies once" in refused.value.detail
+
+
+@pytest.mark.parametrize(("first", "second"), [(JKK_DEATH, JKM_DEATH), (JKM_DEATH, JKK_DEATH)])
+def test_a_rejected_claim_lets_go_of_the_death(first: ClaimFiled, second: ClaimFiled) -> None:
+    """E.g. a JKM claim rejected because the death was a work accident: the JKK claim files."""
+    (reserved,) = claim_decider.reserve_death(held_by(first), given_(first, rejected(first)),
+                                              second)  # fmt: skip
+    assert (reserved.claim_id, reserved.claim_kind) == (second.claim_id, second.kind)  # type: ignore[attr-defined]
+
+
+def test_the_claim_that_holds_the_death_takes_it_again_when_reopened() -> None:
+    death = held_by(JKM_DEATH)
+    (again,) = claim_decider.reserve_death(death, ClaimState(), JKM_DEATH)
+    assert again.claim_id == "jkm-1"  # type: ignore[attr-defined]
+    taken_over = held_by(JKM_DEATH, JKK_DEATH)  # the JKM claim was rejected in between
+    with pytest.raises(DeathAlreadyClaimed, match="JKK claim 'jkk-1'"):
+        claim_decider.reserve_death(taken_over, given_(JKK_DEATH), JKM_DEATH)
+
+
+def test_only_a_claim_ending_in_death_claims_a_death() -> None:
+    assert claim_decider.claims_a_death(JKM_DEATH) and claim_decider.claims_a_death(JKK_DEATH)
+    assert not claim_decider.claims_a_death(FILED)  # a partial disability
+
+
+DEATH_CLAIMS = {c.claim_id: c for c in (
+    JKM_DEATH, JKK_DEATH, msgspec.structs.replace(JKK_DEATH, claim_id="jkk-2", accident_id="a2"),
+)}  # fmt: skip
+STEPS = st.lists(st.tuples(st.sampled_from(["file", "reject", "reopen"]),
+                           st.sampled_from(sorted(DEATH_CLAIMS))), max_size=12)  # fmt: skip
+
+
+@given(steps=STEPS)
+def test_at_most_one_claim_stands_for_a_death_and_one_always_can(
+    steps: list[tuple[str, str]],
+) -> None:
+    """Filing, rejecting and reopening death claims in any order: never two standing (not
+    rejected) at once, and a filing or reopening is refused only while another one stands."""
+    death, claims = claim_decider.DeathState(), dict[str, ClaimState]()
+    for action, claim_id in steps:
+        filed, state = DEATH_CLAIMS[claim_id], claims.get(claim_id, ClaimState())
+        if action == "reject" and state.status not in ("none", "rejected"):
+            claims[claim_id] = claim_decider.evolve(state, rejected(filed))
+        elif (action, state.status) in (("file", "none"), ("reopen", "rejected")):
+            holder = claims.get(death.claim_id or "", ClaimState())
+            standing = [c for c, s in claims.items() if s.status not in ("rejected", "none")]
+            try:
+                (reserved,) = claim_decider.reserve_death(death, holder, filed)
+            except DeathAlreadyClaimed as refused:
+                assert standing == [refused.claim_id]
+                continue
+            assert standing == []
+            death = claim_decider.evolve_death(death, reserved)
+            event = filed if action == "file" else ClaimReopened(claim_id=claim_id, reason="r",
+                                                                 officer=ANI)  # fmt: skip
+            claims[claim_id] = claim_decider.evolve(state, event)
+        assert len([s for s in claims.values() if s.status != "rejected"]) <= 1

@@ -4,6 +4,7 @@ at the decision, four eyes, and the property that a decision never depends on la
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
@@ -12,7 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.catalog import AccidentReported, ClaimApproved, ClaimRejected
+from events.catalog import (
+    AccidentReported,
+    ClaimApproved,
+    ClaimRejected,
+    ClaimReopened,
+    DeathClaimReserved,
+)
 from events.store import Context, EventStore
 from services.accidents import accident_stream
 from services.claim_decider import claim_stream, jkk_claim_id, jkm_claim_id
@@ -30,6 +37,8 @@ from services.commands import (
     ReceiveClaimDocument,
     RecordClaimPayment,
     RecordKpj,
+    RejectClaim,
+    ReopenClaim,
     ReportAccident,
     ReportAccidentOutcome,
     ReversePayment,
@@ -38,9 +47,10 @@ from services.commands import (
     WitnessStatement,
 )
 from services.contributions import Cashier
-from services.domain.errors import IllegalTransition
+from services.domain.errors import DeathAlreadyClaimed, Duplicate, IllegalTransition
 from services.domain.policy import DEFAULT_POLICY
 from services.registration import Registrar
+from services.streams import death_stream
 from tests.services.conftest import make_registrar, open_cohort
 from tests.services.test_contributions import PAID_AT, block
 from tests.services.workers import worker
@@ -231,6 +241,157 @@ async def test_witnesses_are_sealed_under_their_own_keys(
     for witness in read.data.witnesses:
         assert witness.person_id.encode() in payload and witness.person_id != member
     assert [w.name for w in read.data.witnesses] == ["Rudi", "Sari"]
+
+
+# -- a person dies once: one standing claim per death ----------------------------------------------
+
+DIED_ON = date(2025, 11, 3)
+
+
+async def stage_one(desk: ClaimsDesk, member: str, accident_id: str) -> None:
+    await desk.report_accident(
+        ReportAccident(
+            accident_id=accident_id, participant_id=member, occurred_at=at(DIED_ON),
+            kind="at_work", place="Pasar Kepahiang", chronology="Fell from the loading ramp",
+            witnesses=WITNESSES, reported_at=at(DIED_ON + timedelta(days=1)),
+        ),
+        ANI,
+    )  # fmt: skip
+
+
+async def stage_two(desk: ClaimsDesk, accident_id: str) -> str:
+    """A Stage II report of death, filing the JKK claim: the claim's id."""
+    await desk.report_outcome(
+        ReportAccidentOutcome(
+            accident_id=accident_id, doctor_statement_at=at(DIED_ON + timedelta(days=1)),
+            outcome="death", reported_at=at(DIED_ON + timedelta(days=2)),
+        ),
+        ANI,
+    )  # fmt: skip
+    return jkk_claim_id(accident_id)
+
+
+async def stage_two_death(desk: ClaimsDesk, member: str, accident_id: str) -> str:
+    """Stage I and a Stage II report of death (filing the JKK claim): the claim's id."""
+    await stage_one(desk, member, accident_id)
+    return await stage_two(desk, accident_id)
+
+
+def jkm(member: str) -> FileDeathClaim:
+    return FileDeathClaim(participant_id=member, died_on=DIED_ON)
+
+
+async def versions(store: EventStore, *streams: str) -> list[int]:
+    return [await store.stream_version(stream) for stream in streams]
+
+
+async def holders(store: EventStore, member: str) -> list[str]:
+    """The claims that took the member's death, in order."""
+    reserved = [r.data for r in await store.read_stream(death_stream(member))]
+    assert all(isinstance(r, DeathClaimReserved) and r.participant_id == member for r in reserved)
+    return [r.claim_id for r in reserved]  # type: ignore[attr-defined]
+
+
+async def test_a_jkm_claim_after_a_jkk_death_claim_is_refused_and_nothing_recorded(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    member, _ = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    jkk_id = await stage_two_death(desk, member, str(uuid4()))
+
+    with pytest.raises(DeathAlreadyClaimed) as refused:
+        await desk.file_death_claim(jkm(member), ANI)
+
+    assert (refused.value.participant_id, refused.value.claim_id) == (member, jkk_id)
+    assert (refused.value.claim_kind, refused.value.claim_state) == ("JKK", "reported")
+    assert await versions(domain_store, claim_stream(jkm_claim_id(member))) == [0]
+    assert await holders(domain_store, member) == [jkk_id]
+
+
+async def test_a_jkk_death_claim_after_a_jkm_claim_is_refused_with_its_stage_two(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    member, _ = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    await desk.file_death_claim(jkm(member), ANI)
+    accident_id = str(uuid4())
+
+    with pytest.raises(DeathAlreadyClaimed, match="JKM claim") as refused:
+        await stage_two_death(desk, member, accident_id)
+
+    assert (refused.value.claim_id, refused.value.claim_state) == (jkm_claim_id(member), "reported")
+    # Stage I is in, Stage II and its JKK claim are not: the report can come again later
+    assert await versions(domain_store, accident_stream(accident_id),
+                          claim_stream(jkk_claim_id(accident_id))) == [1, 0]  # fmt: skip
+    assert await holders(domain_store, member) == [jkm_claim_id(member)]
+
+
+async def test_a_second_jkm_claim_is_a_duplicate(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    member, _ = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    await desk.file_death_claim(jkm(member), ANI)
+
+    with pytest.raises(Duplicate):
+        await desk.file_death_claim(jkm(member), ANI)
+    assert await versions(domain_store, claim_stream(jkm_claim_id(member)),
+                          death_stream(member)) == [1, 1]  # fmt: skip
+
+
+async def test_a_rejected_jkm_claim_makes_way_for_the_jkk_claim_and_cannot_come_back(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    """The JKM claim is rejected because the death was a work accident; the accident's Stage
+    II then files the JKK claim; reopening the JKM claim is refused while the JKK claim stands,
+    and allowed again once the JKK claim is rejected too."""
+    member, _ = await paid_member(registrar, domain_store, admin)
+    desk = desk_for(domain_store, registrar)
+    await desk.file_death_claim(jkm(member), ANI)
+    jkm_id = jkm_claim_id(member)
+    await prepare(desk, jkm_id, [d.value for d in required_documents("JKM")])
+    await desk.handle(RejectClaim(claim_id=jkm_id, reason="the death was a work accident"), ANI)
+
+    jkk_id = await stage_two_death(desk, member, str(uuid4()))
+    assert (await desk.claim(jkk_id)).status == "reported"
+    reopen = ReopenClaim(claim_id=jkm_id, reason="new evidence")
+    with pytest.raises(DeathAlreadyClaimed, match=f"JKK claim '{jkk_id}'"):
+        await desk.handle(reopen, ANI)
+    assert (await desk.claim(jkm_id)).status == "rejected"
+
+    await prepare(desk, jkk_id, [d.value for d in required_documents("JKK", outcome="death")])
+    await desk.handle(RejectClaim(claim_id=jkk_id, reason="not at work after all"), ANI)
+    (reopened,) = await desk.handle(reopen, ANI)
+    assert isinstance(reopened, ClaimReopened)
+    assert await holders(domain_store, member) == [jkm_id, jkk_id, jkm_id]
+
+
+async def test_of_concurrent_claims_for_one_death_exactly_one_is_recorded(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    """A JKM claim and two Stage II reports of death (after their Stage I), each through its
+    own desk (no shared cache or lock), at the same time: one is appended, the others refused
+    (when they read the death before the winner appended, their append at that version fails,
+    and they decide again)."""
+    for _ in range(3):
+        member, _ = await paid_member(registrar, domain_store, admin)
+        desks = [desk_for(domain_store, registrar) for _ in range(3)]
+        accidents = [str(uuid4()), str(uuid4())]
+        for accident_id in accidents:
+            await stage_one(desks[0], member, accident_id)
+        outcomes = await asyncio.gather(
+            desks[0].file_death_claim(jkm(member), ANI),
+            *(stage_two(d, a) for d, a in zip(desks[1:], accidents, strict=True)),
+            return_exceptions=True,
+        )  # fmt: skip
+
+        refused = [o for o in outcomes if isinstance(o, BaseException)]
+        assert len(refused) == 2, outcomes
+        assert all(isinstance(o, DeathAlreadyClaimed) for o in refused), outcomes
+        claims = [jkm_claim_id(member), *map(jkk_claim_id, accidents)]
+        filed = await versions(domain_store, *map(claim_stream, claims))
+        assert sorted(filed) == [0, 0, 1]
+        assert await holders(domain_store, member) == [claims[filed.index(1)]]
 
 
 # -- a claim's benefit never depends on events recorded after the decision --------------------

@@ -22,6 +22,7 @@ from services.commands import (
     SubmitClaim,
 )
 from services.domain.errors import (
+    DeathAlreadyClaimed,
     DomainError,
     Duplicate,
     FieldError,
@@ -97,6 +98,9 @@ def test_an_illegal_transition_problem_carries_its_parts_and_keeps_its_detail() 
          {"kind": "participant", "key": "NIK", "existing": "p-1"}),
         (Duplicate("user", "sari"), {"kind": "user", "key": "sari"}),
         (QuotaExceeded("kph2025", 500, 500), {"cohort": "kph2025", "quota": 500, "active": 500}),
+        (DeathAlreadyClaimed("p-1", "c-1", "JKK", "approved"),
+         {"participant_id": "p-1", "claim_id": "c-1", "claim_kind": "JKK",
+          "claim_state": "approved"}),
         (ValidationFailed.one("kpj", "a KPJ number is 8 to 13 digits"),
          {"errors": [{"field": "kpj", "reason": "a KPJ number is 8 to 13 digits"}]}),
     ],
@@ -219,6 +223,11 @@ def test_litestar_validation_errors_read_in_indonesian() -> None:
          "Klaim untuk kejadian ini sudah diajukan."),
         (QuotaExceeded("kph2025", 500, 500),
          "Kohort kph2025 sudah penuh: kuota 500 orang, peserta aktif 500 orang."),
+        (DeathAlreadyClaimed("p-1", "c-1", "JKM", "under_verification"),
+         'Kematian peserta ini sudah diajukan dalam klaim JKM (meninggal dunia bukan karena '
+         'kecelakaan kerja) yang berstatus "Dalam verifikasi". Satu kematian hanya dapat diklaim '
+         "satu kali: klaim lain untuk kematian yang sama baru dapat diajukan atau dibuka kembali "
+         "setelah klaim itu ditolak. Tidak ada yang dicatat."),
         (IllegalTransition("user sari", "disabled", "disable", "already"),
          'Tidak dapat menonaktifkan akun: statusnya sudah "Nonaktif".'),
         (IllegalTransition("cohort", "budget year 2026", "roll over",
