@@ -52,7 +52,6 @@ from projections.projection import Projection
 from services.domain.calendar import Month
 from services.domain.coverage import (
     Cessation,
-    CessationKind,
     ContributionFacts,
     ContributionHistory,
     MembershipPeriod,
@@ -61,18 +60,20 @@ from services.domain.coverage import (
 )
 from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.rates import contribution_due
+from services.membership import cessation_of
 
 FACTS = (
     "participant_id", "cohort_id", "nik_hash", "nik", "name", "birth_date", "sex", "phone",
     "kecamatan", "desa", "occupation", "declared_income", "priority", "status", "waitlist_seq",
     "enrolled_on", "left_on", "left_reason", "programmes", "funder", "funder_from", "kpj",
     "enrolments", "registered_at", "updated_at", "last_position", "reversed_references",
+    "leavings",
 )  # fmt: skip
 """Columns of participant_facts; updated_at and last_position of its last event not a share."""
 (
     ID, COHORT, NIK_HASH, NIK, NAME, BIRTH_DATE, SEX, PHONE, KECAMATAN, DESA, OCCUPATION, INCOME,
     PRIORITY, STATUS, WAITLIST_SEQ, ENROLLED_ON, LEFT_ON, LEFT_REASON, PROGRAMMES, FUNDER,
-    FUNDER_FROM, KPJ, ENROLMENTS, REGISTERED_AT, UPDATED_AT, LAST_POSITION, REVERSED,
+    FUNDER_FROM, KPJ, ENROLMENTS, REGISTERED_AT, UPDATED_AT, LAST_POSITION, REVERSED, LEAVINGS,
 ) = range(len(FACTS))  # fmt: skip
 SHARES = ("participant_id", "position", "reference", "payer", "months", "amount", "paid_at",
           "recorded_at")  # fmt: skip
@@ -110,20 +111,29 @@ _encode = msgspec.json.Encoder().encode
 
 class Change:
     """What a page does to one participant's facts row: the columns it sets (the last event
-    that sets a column wins), the enrolments and reversed references it adds, and whether it
-    makes the row when there is none (any event but an erasure does)."""
+    that sets a column wins), the enrolments, reversed references and leavings it adds, and
+    whether it makes the row when there is none (any event but an erasure does)."""
 
-    __slots__ = ("columns", "creates", "enrolments", "reversed")
+    __slots__ = ("columns", "creates", "enrolments", "leavings", "reversed")
 
     def __init__(self) -> None:
         self.columns: dict[int, Any] = {}
         self.enrolments: list[date] = []
         self.reversed: list[str] = []
+        self.leavings: list[str] = []
         self.creates = False
 
-    def shape(self) -> tuple[tuple[int, ...], bool, bool, bool]:
+    def shape(self) -> Shape:
         """Changes of one shape are written by one statement."""
-        return tuple(sorted(self.columns)), bool(self.enrolments), bool(self.reversed), self.creates
+        return (
+            tuple(sorted(self.columns)), bool(self.enrolments), bool(self.reversed),
+            bool(self.leavings), self.creates,
+        )  # fmt: skip
+
+
+Shape = tuple[tuple[int, ...], bool, bool, bool, bool]
+"""The columns a change sets; whether it appends enrolments, reversed references, leavings;
+whether it makes its row."""
 
 
 def _registered(c: Change, e: ParticipantRegistered, recorded: RecordedEvent) -> None:
@@ -153,6 +163,13 @@ def _left(c: Change, e: ParticipantLeft, recorded: RecordedEvent) -> None:
         STATUS: "deceased" if e.reason == "death" else "left", LEFT_ON: e.left_on,
         LEFT_REASON: e.reason, WAITLIST_SEQ: None,
     })  # fmt: skip
+    c.leavings.append(leaving_text(e.left_on, e.reason))
+
+
+def leaving_text(left_on: date, reason: str) -> str:
+    """A `leavings` entry: every leaving is kept (a re-join clears left_on and left_reason,
+    but the membership that leaving ended stays ended)."""
+    return f"{left_on.isoformat()} {reason}"
 
 
 def _kpj(c: Change, e: KpjRecorded, recorded: RecordedEvent) -> None:
@@ -229,7 +246,7 @@ _SQL_TYPES = {
     "declared_income": "bigint", "priority": "boolean", "waitlist_seq": "bigint",
     "enrolled_on": "date", "left_on": "date", "programmes": "text[]", "enrolments": "date[]",
     "registered_at": "timestamptz", "updated_at": "timestamptz", "last_position": "bigint",
-    "reversed_references": "text[]",
+    "reversed_references": "text[]", "leavings": "text[]",
 }  # fmt: skip
 _SEPARATOR = "\x1f"
 """Joins an array's values into one text for `unnest` (which would flatten arrays of arrays);
@@ -290,7 +307,7 @@ SELECT f.participant_id, f.cohort_id, f.nik_hash, f.nik, f.name, f.birth_date, f
                   'amount', c.amount, 'paid_at', c.paid_at,
                   'reversed', c.reference = ANY (f.reversed_references)) ORDER BY c.position)
               FROM {shares} c WHERE {mine}), '[]') AS contributions,
-    f.enrolments, f.registered_at,
+    f.enrolments, f.leavings, f.registered_at,
     coalesce((SELECT c.recorded_at FROM {shares} c WHERE {mine} AND c.position > f.last_position
               ORDER BY c.position DESC LIMIT 1), f.updated_at) AS updated_at,
     greatest(f.last_position, (SELECT max(c.position) FROM {shares} c WHERE {mine}))
@@ -303,7 +320,9 @@ class ParticipantStatus(Projection):
     """rm.participants (see the read-model contract)."""
 
     name: ClassVar[str] = "participant_status"
-    version: ClassVar[int] = 2  # 2: shares behind a hash index, identifiers in "C"
+    version: ClassVar[int] = 3
+    # 2: shares behind a hash index, identifiers in "C"; 3: `leavings`, every ParticipantLeft
+    # (a leaving ends the membership, services/membership.facts_of)
     consumes = (
         ParticipantRegistered, ParticipantWaitlisted, ParticipantEnrolled, ParticipantLeft,
         KpjRecorded, FunderChanged, ContributionPaid, ContributionReversed, PersonalDataErased,
@@ -326,7 +345,7 @@ class ParticipantStatus(Projection):
             )
             existing = {r[0] for r in found}
         changes, shares = fold(events, existing)
-        by_shape: dict[tuple[tuple[int, ...], bool, bool, bool], list[tuple[str, Change]]] = {}
+        by_shape: dict[Shape, list[tuple[str, Change]]] = {}
         for participant_id, change in changes.items():
             by_shape.setdefault(change.shape(), []).append((participant_id, change))
         for shape, rows in by_shape.items():
@@ -337,11 +356,9 @@ class ParticipantStatus(Projection):
             )
 
 
-def _arguments(
-    shape: tuple[tuple[int, ...], bool, bool, bool], rows: list[tuple[str, Change]]
-) -> list[list[Any]]:
+def _arguments(shape: Shape, rows: list[tuple[str, Change]]) -> list[list[Any]]:
     """Column-wise arrays of one shape's changes, arrays joined into text."""
-    columns, enrolments, reversed_, _ = shape
+    columns, enrolments, reversed_, leavings, _ = shape
     arguments: list[list[Any]] = [[participant_id for participant_id, _ in rows]]
     for index in columns:
         values = [change.columns[index] for _, change in rows]
@@ -352,19 +369,27 @@ def _arguments(
         arguments.append([_SEPARATOR.join(map(str, c.enrolments)) for _, c in rows])
     if reversed_:
         arguments.append([_SEPARATOR.join(c.reversed) for _, c in rows])
+    if leavings:
+        arguments.append([_SEPARATOR.join(c.leavings) for _, c in rows])
     return arguments
 
 
 @lru_cache(maxsize=256)
 def _write(
-    schema: str, columns: tuple[int, ...], enrolments: bool, reversed_: bool, creates: bool
+    schema: str,
+    columns: tuple[int, ...],
+    enrolments: bool,
+    reversed_: bool,
+    leavings: bool,
+    creates: bool,
 ) -> str:
     """The statement writing changes of one shape: the columns set, the arrays appended to.
     A change that makes its row inserts it (the columns it does not set take their
     defaults); an erasure alone only updates a row."""
     names = ["participant_id", *(FACTS[i] for i in columns)]
     appended = [name for name, on in (("enrolments", enrolments),
-                                      ("reversed_references", reversed_)) if on]  # fmt: skip
+                                      ("reversed_references", reversed_),
+                                      ("leavings", leavings)) if on]  # fmt: skip
     given = names + appended
     kinds = ["text" if n in ("programmes", *appended) else _sql_type(n) for n in given]
     params = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(kinds, 1))
@@ -437,16 +462,21 @@ def contribution_facts(
         )
         for s in contributions_of(row)
     )
-    cessation = (
-        Cessation(kind=CessationKind.DEATH, on=row["left_on"])
-        if row["status"] == "deceased"
-        else None
-    )
+    cessation: Cessation | None = None
+    leavings: list[Cessation] = []
+    for text in row["leavings"] or ():
+        on, reason = text.split(" ", 1)
+        left = cessation_of(reason, date.fromisoformat(on))
+        if left.kind.final:
+            cessation = left
+        else:
+            leavings.append(left)
     facts = ContributionFacts(
         start=Month.of(enrolments[0]),
         payments=payments,
         rejoins=tuple(Month.of(d) for d in enrolments[1:]),
         cessation=cessation,
+        leavings=tuple(leavings),
     )
     return facts, monthly_due(row)
 

@@ -1,8 +1,9 @@
 """Membership and coverage of one participant, derived from their own events.
 
 "Was participant P covered on date D?" is answered from P's stream alone: the enrolment, each
-share of a payment, reversals, and leaving. Read "as known at" an earlier instant, it shows
-what Jaga knew then (only events recorded by that instant count).
+share of a payment, reversals, and leaving (a death, or leaving for any other reason: either
+ends the membership, see services/domain/coverage.py). Read "as known at" an earlier instant,
+it shows what Jaga knew then (only events recorded by that instant count).
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ from services.domain.rates import contribution_due
 from services.streams import participant_stream
 
 
+def cessation_of(reason: str, left_on: date) -> Cessation:
+    """What a ParticipantLeft ends: a death ends membership for good; any other reason
+    (withdrawal, moving away, becoming a formal employee) is leaving, which frees the slot:
+    no month after `left_on`'s is due, and a re-join starts a new membership."""
+    return Cessation(kind=CessationKind(reason), on=left_on)
+
+
 def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], int]] | None:
     """The contribution facts in a participant's events, and what each month costs them;
     None before they were ever enrolled."""
@@ -43,6 +51,7 @@ def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], 
     shares: list[ContributionPaid] = []
     reversed_refs: set[str] = set()
     cessation: Cessation | None = None
+    leavings: list[Cessation] = []
     for event in events:
         match event:
             case ParticipantRegistered():
@@ -54,8 +63,12 @@ def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], 
                 shares.append(event)
             case ContributionReversed():
                 reversed_refs.add(event.reference)
-            case ParticipantLeft() if event.reason == "death":
-                cessation = Cessation(kind=CessationKind.DEATH, on=event.left_on)
+            case ParticipantLeft():
+                left = cessation_of(event.reason, event.left_on)
+                if left.kind.final:
+                    cessation = left
+                else:
+                    leavings.append(left)
     if not enrolments:
         return None
     payments = tuple(
@@ -70,8 +83,9 @@ def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], 
         for s in shares
     )
     facts = ContributionFacts(
-        start=enrolments[0], payments=payments, rejoins=tuple(enrolments[1:]), cessation=cessation
-    )
+        start=enrolments[0], payments=payments, rejoins=tuple(enrolments[1:]),
+        cessation=cessation, leavings=tuple(leavings),
+    )  # fmt: skip
     return facts, lambda month: contribution_due(income, programmes, month).total
 
 

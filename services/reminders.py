@@ -159,7 +159,7 @@ async def _members(pool: asyncpg.Pool, today: date) -> tuple[list[Member], dict[
     """Enrolled participants as members with their standing today, and their phone numbers."""
     rows = await pool.fetch(
         """SELECT participant_id, cohort_id, status, enrolments, contributions, left_on,
-                  declared_income, programmes, funder, funder_from, phone
+                  leavings, declared_income, programmes, funder, funder_from, phone
            FROM rm.participants WHERE status = 'enrolled'"""
     )
     members: list[Member] = []

@@ -25,10 +25,18 @@ Modelling choices (domain.md "Contributions" and "Coverage (policy)"):
   unpaid: it ended on due(K) + 1 day, its last month is K. A death or total permanent disability on
   day X ends it on X + 1 day (last month: X's month); contributions applied to months after X's
   month are refunded to whoever paid them.
+- Leaving the programme on day X (withdrawal, moving away, becoming a formal employee: the
+  `leavings`) ends a running membership the same way: on X + 1 day, last month X's month. Day X
+  is still covered if its month was paid; X's month is the last one due (unpaid, it is no longer
+  in arrears: nothing is owed for a membership that has ended), no later month is due. Money
+  applied to a month after X's month that no later membership takes (paid in advance before
+  leaving, or paid after it) is refunded to whoever paid it, as after a death (a `Refund` naming
+  the month). Unlike a death, leaving can be followed by a re-join. A leaving after the
+  membership already lapsed changes nothing.
 - Re-joining is a fact (`rejoins`: the first month of each new membership). It starts a new period,
-  with month counts (waiting periods) from zero, when the previous period has ended by the first
-  day of that month; otherwise it has no effect and is listed in `ineffective_rejoins`. Money paid
-  for months in no period (after a lapse, before a re-join) is held as credit.
+  with month counts (waiting periods) from zero, when the previous period has lapsed or was left
+  by the first day of that month; otherwise it has no effect and is listed in
+  `ineffective_rejoins`. Money paid for months in no period after a lapse is held as credit.
 - Coverage (policy): a day is covered when it lies in a membership period and its month's
   contribution was complete by the due date, or on a date before that day. A late payment does not
   cover the days while the month was unpaid, nor the day it was paid.
@@ -68,12 +76,26 @@ class Payment(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CessationKind(StrEnum):
+    """What ended a membership on a day. The leaving kinds are the reasons of ParticipantLeft
+    (services/participants.py LEAVING_REASONS) other than death."""
+
     DEATH = "death"
     TOTAL_DISABILITY = "total_disability"
+    WITHDRAWAL = "withdrawal"
+    MOVED_AWAY = "moved_away"
+    FORMAL_EMPLOYEE = "formal_employee"
+
+    @property
+    def final(self) -> bool:
+        """Death or total disability ends membership for good; leaving (any other kind) frees
+        the slot, and a re-join may start a new membership."""
+        return self in (CessationKind.DEATH, CessationKind.TOTAL_DISABILITY)
 
 
 class Cessation(msgspec.Struct, frozen=True, kw_only=True):
-    """Death or total permanent disability: membership ends, later months are refunded."""
+    """Membership ends on the day after `on`; months after `on`'s month are refunded.
+    Death or total permanent disability (`ContributionFacts.cessation`), or leaving the
+    programme (`ContributionFacts.leavings`)."""
 
     kind: CessationKind
     on: date
@@ -86,6 +108,9 @@ class ContributionFacts(msgspec.Struct, frozen=True, kw_only=True):
     payments: tuple[Payment, ...] = ()
     rejoins: tuple[Month, ...] = ()
     cessation: Cessation | None = None
+    """Death or total disability (a final kind)."""
+    leavings: tuple[Cessation, ...] = ()
+    """Each time the participant left the programme (leaving kinds), in any order."""
 
 
 class CoverageRules(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,6 +135,9 @@ class EndReason(StrEnum):
     LAPSED = "lapsed"
     DEATH = "death"
     TOTAL_DISABILITY = "total_disability"
+    WITHDRAWAL = "withdrawal"
+    MOVED_AWAY = "moved_away"
+    FORMAL_EMPLOYEE = "formal_employee"
 
 
 class MembershipPeriod(msgspec.Struct, frozen=True, kw_only=True):
@@ -178,7 +206,8 @@ class Credit(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Refund(msgspec.Struct, frozen=True, kw_only=True):
-    """Money owed back to a payer: months after a death or disability (or policy over-payment)."""
+    """Money owed back to a payer: months after a death, a disability or leaving (or policy
+    over-payment)."""
 
     reference: str
     payer: str
@@ -200,6 +229,8 @@ class ContributionHistory(msgspec.Struct, frozen=True, kw_only=True):
     """If nothing more is paid, the current membership ends on this day (None: not active)."""
     ineffective_rejoins: tuple[Month, ...] = ()
     cessation: Cessation | None = None
+    leavings: tuple[Cessation, ...] = ()
+    """The leavings known as of `as_of`, in date order."""
 
     @property
     def credit_total(self) -> int:
@@ -249,7 +280,7 @@ class Coverage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Period:
-    __slots__ = ("end_month", "end_reason", "ended_on", "number", "start_month")
+    __slots__ = ("cause", "end_month", "end_reason", "ended_on", "number", "start_month")
 
     def __init__(self, number: int, start_month: Month) -> None:
         self.number = number
@@ -257,12 +288,19 @@ class _Period:
         self.end_month: Month | None = None
         self.ended_on: date | None = None
         self.end_reason: EndReason | None = None
+        self.cause: Cessation | None = None
+        """The death, disability or leaving that ended it (None: lapsed or running)."""
 
     def has_month(self, month: Month) -> bool:
         return self.start_month <= month and (self.end_month is None or month <= self.end_month)
 
     def end(self, month: Month, ended_on: date, reason: EndReason) -> None:
         self.end_month, self.ended_on, self.end_reason = month, ended_on, reason
+
+    def cease(self, cause: Cessation) -> None:
+        """Ended by `cause`: the day after it is the first day no longer a member."""
+        self.end(Month.of(cause.on), cause.on + timedelta(days=1), EndReason(cause.kind.value))
+        self.cause = cause
 
     def freeze(self) -> MembershipPeriod:
         return MembershipPeriod(
@@ -275,11 +313,8 @@ class _Period:
         )
 
 
-_REFUND = "refund"
-
-
 class _Fold:
-    """Replays payments, due dates, re-joins and a cessation in date order."""
+    """Replays payments, due dates, re-joins, leavings and a cessation in date order."""
 
     def __init__(
         self,
@@ -295,8 +330,17 @@ class _Fold:
         self._calendar, self._amount_due = calendar, amount_due
         self._due_dates: dict[Month, date] = {}
         self._amounts: dict[Month, int] = {}
+        if facts.cessation is not None and not facts.cessation.kind.final:
+            raise ValueError(
+                f"cessation must be a death or total disability, got {facts.cessation.kind} "
+                "(leaving the programme is one of the leavings)"
+            )
+        for leaving in facts.leavings:
+            if leaving.kind.final:
+                raise ValueError(f"a leaving cannot be a {leaving.kind} (that is the cessation)")
         known = facts.cessation is not None and facts.cessation.on <= today
         self.cessation = facts.cessation if known else None
+        self.leavings = sorted((c for c in facts.leavings if c.on <= today), key=lambda c: c.on)
         self.cease_month = Month.of(self.cessation.on) if self.cessation else None
         self.periods = [_Period(1, facts.start)]
         self.pending_rejoins = sorted(set(facts.rejoins))
@@ -337,6 +381,8 @@ class _Fold:
             events.append((key, lambda r=rejoin: self.rejoin(r)))
         if self.cessation is not None:
             events.append(((self.cessation.on, 2), self.cease))
+        for leaving in self.leavings:
+            events.append(((leaving.on, 2), lambda c=leaving: self.leave(c)))
         for month in _months(self.facts.start, Month.of(self.today)):
             due_on = self.due_on(month)
             if due_on < self.today:
@@ -354,10 +400,12 @@ class _Fold:
                 return period
         return None
 
-    def not_payable(self, month: Month, day: date) -> str | None:
-        """Why `month` cannot take money paid on `day` (None: it can; _REFUND: refund it)."""
+    def not_payable(self, month: Month, day: date) -> str | Cessation | None:
+        """Why `month` cannot take money paid on `day` (None: it can; a cessation: refund the
+        money, the month is after it)."""
         if self.cease_month is not None and month > self.cease_month:
-            return _REFUND
+            assert self.cessation is not None
+            return self.cessation
         if month < self.periods[0].start_month:
             return f"{month} is before membership started ({self.periods[0].start_month})"
         period = self.period_of(month)
@@ -373,8 +421,14 @@ class _Fold:
             upcoming = next((r for r in self.pending_rejoins if r > last.end_month), None)
             if upcoming is not None and upcoming <= month:
                 return None  # paid ahead for the membership that re-joining will start
-            return f"{month}: not a member (membership ended on {last.ended_on})"
-        return f"{month}: not a member (between memberships)"
+            return last.cause or f"{month}: not a member (membership ended on {last.ended_on})"
+        return self.cause_before(month) or f"{month}: not a member (between memberships)"
+
+    def cause_before(self, month: Month) -> Cessation | None:
+        """What ended the last membership before `month` (a month in none), if a death, a
+        disability or leaving did; None after a lapse."""
+        ended = [p for p in self.periods if p.end_month is not None and p.end_month < month]
+        return ended[-1].cause if ended else None
 
     def apply(self, payment: Payment, day: date) -> None:
         remaining = payment.amount
@@ -384,23 +438,12 @@ class _Fold:
             if remaining == 0:
                 break
             why = self.not_payable(month, day)
-            if why == _REFUND:
+            if isinstance(why, Cessation):
                 owed = self.due_amount(month) - self.refund_paid.get(month, 0)
                 take = min(remaining, owed)
                 if take > 0:
-                    self.refund_paid[month] = self.refund_paid.get(month, 0) + take
                     remaining -= take
-                    assert self.cessation is not None
-                    self.refunds.append(
-                        Refund(
-                            reference=payment.reference,
-                            payer=payment.payer,
-                            amount=take,
-                            month=month,
-                            reason=f"paid for {month}, after the participant's "
-                            f"{self.cessation.kind} on {self.cessation.on}",
-                        )
-                    )
+                    self.refund(payment.reference, payment.payer, take, month, why)
                 continue
             if why is not None:
                 skipped.append(why)
@@ -425,6 +468,21 @@ class _Fold:
         if remaining > 0:
             reason = "; ".join(skipped) if skipped else "over-payment"
             self.hold(payment.reference, payment.payer, remaining, reason)
+
+    def refund(
+        self, reference: str, payer: str, amount: int, month: Month, cause: Cessation
+    ) -> None:
+        """Money for `month`, after `cause` ended the membership, goes back to its payer."""
+        self.refund_paid[month] = self.refund_paid.get(month, 0) + amount
+        self.refunds.append(
+            Refund(
+                reference=reference,
+                payer=payer,
+                amount=amount,
+                month=month,
+                reason=f"paid for {month}, after the participant's {cause.kind} on {cause.on}",
+            )
+        )
 
     def hold(self, reference: str, payer: str, amount: int, reason: str) -> None:
         if self.rules.overpayment == "refund":
@@ -453,8 +511,9 @@ class _Fold:
     def rejoin(self, month: Month) -> None:
         self.pending_rejoins.remove(month)
         last = self.periods[-1]
+        left = last.cause is not None and not last.cause.kind.final
         if (
-            last.end_reason is EndReason.LAPSED
+            (last.end_reason is EndReason.LAPSED or left)
             and last.end_month is not None
             and month > last.end_month
             and last.ended_on is not None
@@ -468,11 +527,17 @@ class _Fold:
         assert self.cessation is not None
         last = self.periods[-1]
         if last.ended_on is None:
-            reason = EndReason(self.cessation.kind.value)
-            last.end(Month.of(self.cessation.on), self.cessation.on + timedelta(days=1), reason)
+            last.cease(self.cessation)
+
+    def leave(self, leaving: Cessation) -> None:
+        """Leaving ends a running membership; one that has already ended stays as it was."""
+        last = self.periods[-1]
+        if last.ended_on is None:
+            last.cease(leaving)
 
     def release_months_outside_periods(self) -> None:
-        """Money applied ahead to months that ended up in no membership becomes credit."""
+        """Money applied ahead to months that ended up in no membership is refunded when the
+        membership before them was left, else (a lapse) held as credit."""
         for month in sorted(self.allocations):
             if self.period_of(month) is not None:
                 continue
@@ -480,7 +545,12 @@ class _Fold:
                 (p.ended_on for p in self.periods if p.ended_on and p.end_month < month),
                 default=None,
             )
+            cause = self.cause_before(month)
             for allocation in self.allocations.pop(month):
+                if cause is not None:
+                    self.refund(allocation.reference, allocation.payer, allocation.amount,
+                                month, cause)  # fmt: skip
+                    continue
                 self.hold(
                     allocation.reference,
                     allocation.payer,
@@ -632,6 +702,7 @@ def contribution_history(
         lapses_on=None if fold.cessation else fold.lapses_on(),
         ineffective_rejoins=tuple(fold.ineffective),
         cessation=fold.cessation,
+        leavings=tuple(fold.leavings),
     )
 
 

@@ -39,7 +39,11 @@ END_REASONS = {
     "lapsed": "berakhir karena tunggakan",
     "death": "meninggal dunia",
     "total_disability": "cacat total tetap",
+    "withdrawal": "keluar: mengundurkan diri",
+    "moved_away": "keluar: pindah domisili",
+    "formal_employee": "keluar: menjadi pekerja penerima upah",
 }
+"""services/domain/coverage.py EndReason: why a membership period ended."""
 NOT_ALLOWED = "Halaman audit hanya untuk auditor. Anda tidak berhak melihatnya."
 BAD_STREAM = "Tulis ID aliran seperti participant-…, claim-…, cohort-… atau accident-…."
 LABELS = {

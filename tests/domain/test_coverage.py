@@ -23,6 +23,7 @@ from services.domain.calendar import (
     JAKARTA,
     BusinessCalendar,
     Month,
+    business_date,
     due_date,
     month_range,
 )
@@ -82,10 +83,13 @@ def history(
     start: Month = OCT,
     rejoins: tuple[Month, ...] = (),
     cessation: Cessation | None = None,
+    leavings: tuple[Cessation, ...] = (),
     amount_due: Callable[[Month], int] | int = JKK_JKM,
     rules: CoverageRules | None = None,
 ) -> ContributionHistory:
-    facts = ContributionFacts(start=start, payments=payments, rejoins=rejoins, cessation=cessation)
+    facts = ContributionFacts(
+        start=start, payments=payments, rejoins=rejoins, cessation=cessation, leavings=leavings
+    )
     extra = {"rules": rules} if rules is not None else {}
     return contribution_history(facts, today=today, amount_due=amount_due, **extra)
 
@@ -400,6 +404,164 @@ def test_months_paid_after_a_death_or_total_disability_are_refunded_to_the_payer
     assert [str(r.month) for r in h.months] == ["2025-10", "2025-11", "2025-12"]
 
 
+def left(on: date, kind: CessationKind = CessationKind.WITHDRAWAL) -> Cessation:
+    return Cessation(kind=kind, on=on)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        (CessationKind.WITHDRAWAL, EndReason.WITHDRAWAL),
+        (CessationKind.MOVED_AWAY, EndReason.MOVED_AWAY),
+        (CessationKind.FORMAL_EMPLOYEE, EndReason.FORMAL_EMPLOYEE),
+    ],
+)
+def test_leaving_ends_the_membership_and_no_later_month_is_due(
+    kind: CessationKind, reason: EndReason
+) -> None:
+    # Given Oct-Nov paid on time, and nothing after,
+    paid = pay("SP2D-2", (OCT, NOV), date(2025, 10, 1))
+    staying = history(paid, today=date(2026, 1, 20))
+    assert (staying.arrears_months, staying.arrears_amount) == (2, 2 * JKK_JKM)  # Dec, Jan
+    # when the worker left on 20 November,
+    h = history(paid, leavings=(left(date(2025, 11, 20), kind),), today=date(2026, 1, 20))
+    # then the membership ended on 21 November, November its last month,
+    (period,) = h.periods
+    assert (period.end_month, period.ended_on, period.end_reason) == (
+        NOV,
+        date(2025, 11, 21),
+        reason,
+    )
+    assert [str(r.month) for r in h.months] == ["2025-10", "2025-11"]
+    assert h.current_period is None and h.leavings == (left(date(2025, 11, 20), kind),)
+    # no month after it is due: no arrears, no lapse ahead,
+    assert (h.arrears_months, h.arrears_amount, h.lapses_on) == (0, 0, None)
+    assert (h.credits, h.refunds) == ((), ())
+    # and the worker is covered up to the day they left, not after.
+    assert covered(h, date(2025, 10, 1)) and covered(h, date(2025, 11, 20))
+    after = is_covered(h, date(2025, 11, 21))
+    assert not after.covered and after.reason is CoverageReason.NOT_A_MEMBER
+    assert f"ended on 2025-11-21 ({reason})" in after.explanation
+    assert not covered(h, date(2026, 1, 10))
+
+
+def test_arrears_owed_when_the_worker_left_are_no_longer_owed() -> None:
+    # Given only October paid, November in arrears since 18 November,
+    h_before = history(ONLY_OCTOBER, today=date(2025, 12, 5))
+    assert h_before.arrears_months == 1
+    # when the worker moved away on 5 December,
+    moved = (left(date(2025, 12, 5), CessationKind.MOVED_AWAY),)
+    on_the_day = history(ONLY_OCTOBER, leavings=moved, today=date(2025, 12, 5))
+    h = history(ONLY_OCTOBER, leavings=moved, today=date(2025, 12, 20))
+    # then on the day itself they are still a member (and November still payable),
+    assert period_on(on_the_day, date(2025, 12, 5)) is not None
+    assert on_the_day.arrears_months == 1
+    # but from the next day nothing is owed: November and December are unpaid, not arrears,
+    assert statuses(h) == {
+        "2025-10": MonthStatus.PAID_ON_TIME,
+        "2025-11": MonthStatus.UNPAID,
+        "2025-12": MonthStatus.UNPAID,
+    }
+    assert (h.arrears_months, h.arrears_amount, h.lapses_on) == (0, 0, None)
+    # and the unpaid November was never covered.
+    assert is_covered(h, date(2025, 11, 20)).reason is CoverageReason.MONTH_UNPAID
+
+
+def test_months_paid_ahead_beyond_leaving_are_refunded_to_whoever_paid_them() -> None:
+    # Given the regency paid Oct-Mar in one block on 1 October, the worker became a formal
+    # employee on 10 December and then paid January themself (by mistake) on 20 December,
+    h = history(
+        pay("SP2D-6", (OCT, NOV, DEC, JAN, FEB, MAR), date(2025, 10, 1)),
+        pay("TELLER-1", (JAN,), date(2025, 12, 20), payer="worker"),
+        leavings=(left(date(2025, 12, 10), CessationKind.FORMAL_EMPLOYEE),),
+        today=date(2026, 4, 1),
+    )
+    # then December, the month they left in, stays paid and covered up to 10 December,
+    assert statuses(h)["2025-12"] is MonthStatus.PAID_ON_TIME
+    assert covered(h, date(2025, 12, 10)) and not covered(h, date(2025, 12, 11))
+    # and Jan-Mar go back to the regency, January also to the worker, month by month,
+    assert [(r.reference, r.payer, str(r.month), r.amount) for r in h.refunds] == [
+        ("TELLER-1", "worker", "2026-01", JKK_JKM),
+        ("SP2D-6", SPONSOR, "2026-01", JKK_JKM),
+        ("SP2D-6", SPONSOR, "2026-02", JKK_JKM),
+        ("SP2D-6", SPONSOR, "2026-03", JKK_JKM),
+    ]
+    assert (
+        h.refunds[-1].reason
+        == "paid for 2026-03, after the participant's formal_employee on 2025-12-10"
+    )
+    # nothing is held as credit, and every rupiah is accounted for.
+    assert h.credits == () and h.refund_total == 4 * JKK_JKM
+    assert sum(r.amount_paid for r in h.months) + h.refund_total == 7 * JKK_JKM
+
+
+def test_rejoining_after_leaving_starts_a_new_membership_from_zero() -> None:
+    # Given the regency paid Oct-Mar on 1 October, the worker withdrew on 20 November,
+    # re-joined in February (taking a slot again), and withdrew again on 10 March,
+    h = history(
+        pay("SP2D-6", (OCT, NOV, DEC, JAN, FEB, MAR), date(2025, 10, 1)),
+        leavings=(left(date(2026, 3, 10)), left(date(2025, 11, 20))),  # in any order
+        rejoins=(FEB,),
+        today=date(2026, 4, 20),
+    )
+    # then there are two memberships, each ended by its withdrawal,
+    first, second = h.periods
+    assert (first.end_month, first.ended_on, first.end_reason) == (
+        NOV,
+        date(2025, 11, 21),
+        EndReason.WITHDRAWAL,
+    )
+    assert (second.number, second.start_month, second.end_month, second.ended_on) == (
+        2,
+        FEB,
+        MAR,
+        date(2026, 3, 11),
+    )
+    assert h.ineffective_rejoins == ()
+    # the months between them are refunded, those of the second membership stay paid,
+    assert [str(r.month) for r in h.refunds] == ["2025-12", "2026-01"]
+    assert [str(r.month) for r in h.months] == ["2025-10", "2025-11", "2026-02", "2026-03"]
+    # December and January are not covered, February is, and waiting periods restart.
+    assert is_covered(h, date(2025, 12, 20)).reason is CoverageReason.NOT_A_MEMBER
+    assert is_covered(h, date(2026, 2, 20)).period == 2
+    assert membership_months(h, date(2026, 2, 20)) == 0
+    assert not covered(h, date(2026, 3, 11))
+    assert (h.arrears_months, h.lapses_on) == (0, None)
+
+
+def test_rejoining_after_leaving_then_paying_goes_on_as_a_member() -> None:
+    # Given the worker withdrew on 20 November and re-joined in January, paying January,
+    h = history(
+        ONLY_OCTOBER,
+        pay("MANDIRI-1", (JAN,), date(2026, 1, 5), payer="worker"),
+        leavings=(left(date(2025, 11, 20)),),
+        rejoins=(JAN,),
+        today=date(2026, 3, 20),
+    )
+    # then the new membership runs: February and March are in arrears, from January on only.
+    assert h.current_period is not None and h.current_period.start_month == JAN
+    assert h.arrears_months == 2 and h.lapses_on == date(2026, 5, 16)  # Feb-May unpaid
+    assert statuses(h)["2025-11"] is MonthStatus.UNPAID
+
+
+def test_leaving_after_the_membership_lapsed_changes_nothing() -> None:
+    # Given only October paid, the membership lapsed on 17 February, March-April paid ahead,
+    paid = (ONLY_OCTOBER, pay("AHEAD", (MAR, APR), date(2025, 10, 1)))
+    lapsed = history(*paid, today=date(2026, 4, 20))
+    # when the worker withdraws on 5 March,
+    h = history(*paid, leavings=(left(date(2026, 3, 5)),), today=date(2026, 4, 20))
+    # then the membership still ended on 17 February by the lapse, the money is still credit.
+    assert h.periods == lapsed.periods and h.periods[0].end_reason is EndReason.LAPSED
+    assert h.credits == lapsed.credits and h.refunds == ()
+
+
+def test_a_leaving_is_not_a_cessation_and_a_death_not_a_leaving() -> None:
+    with pytest.raises(ValueError, match="death or total disability"):
+        history(cessation=left(date(2025, 11, 1)), today=date(2025, 12, 1))
+    with pytest.raises(ValueError, match="a leaving cannot be a death"):
+        history(leavings=(left(date(2025, 11, 1), CessationKind.DEATH),), today=date(2025, 12, 1))
+
+
 @pytest.mark.parametrize(
     ("day", "months"),
     [
@@ -609,9 +771,23 @@ def facts(draw: st.DrawFn) -> tuple[ContributionFacts, date]:
     cessation = None
     if draw(st.integers(0, 4)) == 0:
         on = START.first_day + timedelta(days=draw(st.integers(0, HORIZON * 31)))
-        cessation = Cessation(kind=draw(st.sampled_from(CessationKind)), on=on)
+        cessation = Cessation(kind=draw(st.sampled_from(FINAL)), on=on)
+    leavings = tuple(
+        Cessation(
+            kind=draw(st.sampled_from(LEAVING)),
+            on=START.first_day + timedelta(days=draw(st.integers(0, HORIZON * 31))),
+        )
+        for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2])))
+    )
     today = START.first_day + timedelta(days=draw(st.integers(0, HORIZON * 31)))
-    return ContributionFacts(start=START, payments=tuple(drawn), cessation=cessation), today
+    found = ContributionFacts(
+        start=START, payments=tuple(drawn), cessation=cessation, leavings=leavings
+    )
+    return found, today
+
+
+FINAL = [kind for kind in CessationKind if kind.final]
+LEAVING = [kind for kind in CessationKind if not kind.final]
 
 
 def rate(month: Month) -> int:
@@ -660,9 +836,7 @@ def test_a_reversal_never_increases_coverage(case: tuple, data: st.DataObject) -
         return
     i = data.draw(st.sampled_from(live))
     reversal = msgspec.structs.replace(f.payments[i], reversed=True)
-    after = ContributionFacts(
-        start=f.start, payments=(*f.payments, reversal), cessation=f.cessation
-    )
+    after = msgspec.structs.replace(f, payments=(*f.payments, reversal))
     days = days_to_check(today)
     assert covered_days(fold(after, today), days) <= covered_days(fold(f, today), days)
 
@@ -672,7 +846,7 @@ def test_a_reversal_never_increases_coverage(case: tuple, data: st.DataObject) -
 def test_adding_a_payment_never_removes_coverage(case: tuple, extra: Payment) -> None:
     f, today = case
     before = fold(f, today)
-    more = ContributionFacts(start=f.start, payments=(*f.payments, extra), cessation=f.cessation)
+    more = msgspec.structs.replace(f, payments=(*f.payments, extra))
     after = fold(more, today)
     days = days_to_check(today)
     # Stronger than "of an earlier-paid month": no covered day at all is lost.
@@ -709,4 +883,49 @@ def test_membership_ends_only_after_more_than_three_consecutive_unpaid_months(
             assert period.ended_on == due_date(k) + timedelta(days=1) <= today
             assert all(paid_on[k + -back] is None for back in range(4))
         elif period.end_reason is not None:
-            assert f.cessation is not None and period.ended_on == f.cessation.on + timedelta(1)
+            causes = [c for c in (f.cessation, *f.leavings) if c and c.kind == period.end_reason]
+            assert any(period.ended_on == c.on + timedelta(1) for c in causes), period
+
+
+@st.composite
+def comings_and_goings(draw: st.DrawFn) -> tuple[ContributionFacts, date]:
+    """`facts` with at least one leaving, and re-joins: leaving, coming back, leaving again."""
+    f, today = draw(facts())
+    on = START.first_day + timedelta(days=draw(st.integers(0, (today - START.first_day).days)))
+    leavings = (*f.leavings, Cessation(kind=draw(st.sampled_from(LEAVING)), on=on))
+    rejoins = tuple(START + draw(st.integers(1, HORIZON)) for _ in range(draw(st.integers(0, 3))))
+    return msgspec.structs.replace(f, leavings=leavings, rejoins=rejoins), today
+
+
+@PROPERTY
+@given(comings_and_goings())
+def test_after_leaving_nothing_is_owed_or_covered_until_a_new_membership(case: tuple) -> None:
+    """Whatever the payments, leavings and re-joins: a membership that a leaving ended is not
+    in arrears and covers no day after it, a re-join starts from zero, and every rupiah of
+    the known payments is in a month, held as credit or refunded."""
+    f, today = case
+    h = fold(f, today)
+    for period in h.periods:
+        if period.number > 1:
+            assert membership_months(h, period.starts_on) == 0
+        if period.end_reason in (None, EndReason.LAPSED):
+            continue
+        assert period.ended_on is not None
+        records = [r for r in h.months if r.period == period.number]
+        assert all(r.month <= period.end_month for r in records)  # type: ignore[operator]
+        if period.ended_on <= today:
+            assert all(r.status is not MonthStatus.IN_ARREARS for r in records)
+        later = [p.starts_on for p in h.periods if p.number > period.number]
+        for day in (period.ended_on, period.ended_on + timedelta(days=20)):
+            if not later or day < later[0]:
+                assert not covered(h, day), (period, day)
+    first: dict[str, Payment] = {}
+    for payment in f.payments:
+        first.setdefault(payment.reference, payment)
+    reversed_refs = {p.reference for p in f.payments if p.reversed}
+    known = sum(
+        p.amount
+        for p in first.values()
+        if p.reference not in reversed_refs and business_date(p.paid_at) <= today
+    )
+    assert sum(r.amount_paid for r in h.months) + h.credit_total + h.refund_total == known

@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.domain.calendar import Month, due_date
-from services.domain.coverage import ContributionFacts, Payment, contribution_history
+from services.domain.coverage import (
+    Cessation,
+    CessationKind,
+    ContributionFacts,
+    Payment,
+    contribution_history,
+)
 from services.domain.indonesian import bulan, bulan_range, tanggal
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.rates import contribution_due
@@ -50,18 +56,23 @@ def member(
     funder: str = "mandiri",
     funder_from: Month | None = None,
     start: Month = OCT,
+    leavings: tuple[Cessation, ...] = (),
+    rejoins: tuple[Month, ...] = (),
+    left: bool = False,
 ) -> Member:
     """A member as the reminder job builds them: from their contribution history as of today
-    (the coverage rules of services/domain/coverage.py) and the status standing gives."""
+    (the coverage rules of services/domain/coverage.py) and the status standing gives (`left`:
+    their row says they have left)."""
     payments = tuple(
         Payment(reference=f"{participant_id}-{month}", payer="x", months=(month,),
                 paid_at=paid_at(day), amount=16_800)
         for month, day in (paid or {}).items()
     )  # fmt: skip
-    history = contribution_history(
-        ContributionFacts(start=start, payments=payments), today=today, amount_due=16_800
-    )
-    if history.current_period is None:
+    facts = ContributionFacts(start=start, payments=payments, leavings=leavings, rejoins=rejoins)
+    history = contribution_history(facts, today=today, amount_due=16_800)
+    if left:
+        status = "left"
+    elif history.current_period is None:
         status = "membership_ended"
     else:
         status = "in_arrears" if history.arrears_months else "active"
@@ -171,6 +182,34 @@ def test_paying_the_arrears_stops_the_notices() -> None:
     today = date(2025, 12, 20)
     late = {OCT: date(2025, 10, 10), OCT + 1: date(2025, 12, 1), OCT + 2: date(2025, 12, 19)}
     assert [r.kind for r in due(today, member(today, late))] == []
+
+
+def test_who_left_owes_nothing_and_hears_nothing() -> None:
+    # Given only October paid, and the worker withdrew on 5 December (November in arrears),
+    withdrew = (Cessation(kind=CessationKind.WITHDRAWAL, on=date(2025, 12, 5)),)
+    paid = {OCT: date(2025, 10, 10)}
+    for today in (date(2025, 12, 6), date(2026, 1, 16), date(2026, 2, 10)):
+        gone = member(today, paid, leavings=withdrew, left=True)
+        # then their history owes nothing and no lapse is coming,
+        assert (gone.arrears_months, gone.arrears_amount, gone.lapses_on) == (0, 0, None)
+        # and neither they nor the sponsor hear of their months.
+        assert due(today, gone) == []
+        sponsored = msgspec.structs.replace(gone, funder="sponsor")
+        assert due(today, sponsored) == []
+
+
+def test_who_came_back_after_leaving_hears_of_the_new_membership_only() -> None:
+    # Given only October paid, the worker withdrew on 20 October and re-joined in January,
+    today = date(2026, 1, 20)
+    withdrew = (Cessation(kind=CessationKind.WITHDRAWAL, on=date(2025, 10, 20)),)
+    back = member(today, {OCT: date(2025, 10, 10)}, leavings=withdrew, rejoins=(OCT + 3,))
+    # then only January is owed (not November and December, while they were gone),
+    assert (back.status, back.member_since, back.arrears_months) == ("in_arrears", OCT + 3, 1)
+    assert back.lapses_on == date(2026, 4, 16)  # Jan..Apr unpaid, from the new membership
+    # and the notice is the first arrears notice, for January's Rp16.800.
+    assert [(r.kind, str(r.period), r.amount) for r in due(today, back)] == [
+        (Kind.ARREARS_1, "2026-01", 16_800)
+    ]
 
 
 def test_the_sponsor_hears_once_for_all_its_members_in_arrears() -> None:

@@ -42,7 +42,8 @@ from services.commands import (
 )
 from services.contributions import Cashier
 from services.domain.calendar import Month
-from services.domain.coverage import MonthStatus, is_covered
+from services.domain.coverage import EndReason, MonthStatus, is_covered
+from services.domain.errors import DomainError
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.regions import default_regions
 from services.membership import history_of
@@ -232,6 +233,10 @@ async def test_the_waiting_list_moves_up_and_leavers_and_the_dead_are_shown(
     )  # fmt: skip
     assert standing(left, date(2025, 12, 20)).status_as_of == "left"
     assert standing(left, date(2025, 12, 20)).arrears_months == 0  # who left owes nothing
+    gone = standing(left, date(2025, 12, 20)).history
+    assert gone == history_of(await events_of(domain_store, ids["A"]), date(2025, 12, 20))
+    assert gone is not None and gone.arrears_months == 0  # nor does the write side say so
+    assert gone.periods[0].end_reason is EndReason.WITHDRAWAL
 
     await registrar.leave(
         LeaveCohort(participant_id=ids["C"], reason="death", left_on=date(2025, 11, 3)), admin
@@ -248,6 +253,43 @@ async def test_the_waiting_list_moves_up_and_leavers_and_the_dead_are_shown(
     assert rows[ids["B"]]["status"] == "enrolled"
     assert await waitlist(domain_store.pool, cohort_id) == [(1, ids["D"]), (2, ids["A"])]
     assert (rows[ids["A"]]["status"], rows[ids["A"]]["left_reason"]) == ("waitlisted", "withdrawal")
+
+
+async def test_who_left_and_came_back_has_both_memberships_on_both_sides(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    """The regency paid October to March; the worker withdrew on 20 November and re-joined on
+    2 February. Both memberships, and the refund of the months between, read the same from
+    the row as from the stream."""
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    member = (await registrar.register(worker(cohort_id, next(_numbers)), admin)).participant_id
+    months = [str(Month(2025, 10) + n) for n in range(6)]
+    await Cashier(domain_store, registrar, DEFAULT_POLICY).pay(
+        sponsor_pays(cohort_id, months, 6 * 16_800, OCT_10), admin
+    )
+    await registrar.leave(
+        LeaveCohort(participant_id=member, reason="withdrawal", left_on=date(2025, 11, 20)), admin
+    )
+    back = await registrar_on(domain_store, date(2026, 2, 2)).rejoin(Rejoin(member), admin)
+    assert back.status == "enrolled"  # the slot was free again
+    await project(domain_store)
+
+    row = await row_of(domain_store, member)
+    assert (row["status"], row["left_on"], row["leavings"]) == (
+        "enrolled", None, ["2025-11-20 withdrawal"],
+    )  # fmt: skip
+    found = standing(row, date(2026, 2, 20))
+    assert found.history == history_of(await events_of(domain_store, member), date(2026, 2, 20))
+    assert found.status_as_of == "active" and found.arrears_months == 0
+    first, second = found.periods
+    assert (first.ended_on, first.end_reason) == (date(2025, 11, 21), EndReason.WITHDRAWAL)
+    assert (second.start_month, second.ended_on) == (Month(2026, 2), None)
+    assert found.history is not None
+    assert [(str(r.month), r.amount) for r in found.history.refunds] == [
+        ("2025-12", 16_800), ("2026-01", 16_800),
+    ]  # fmt: skip
+    assert not is_covered(found.history, date(2026, 1, 10)).covered
+    assert is_covered(found.history, date(2026, 2, 10)).covered  # February was paid ahead
 
 
 async def test_a_reversed_payment_is_as_if_never_paid(
@@ -371,7 +413,13 @@ _PAY = st.tuples(
     st.integers(0, 240),  # days after 1 October
 )
 _REVERSE = st.tuples(st.just("reverse"), st.integers(0, 5))
-_STEPS = st.lists(st.one_of(_PAY, _PAY, _REVERSE), min_size=1, max_size=6)
+_LEAVE = st.tuples(
+    st.just("leave"),
+    st.sampled_from(["withdrawal", "withdrawal", "moved_away", "formal_employee", "death"]),
+    st.integers(0, 240),  # left on, days after 1 October
+)
+_REJOIN = st.tuples(st.just("rejoin"), st.integers(0, 240))  # the day of the re-join
+_STEPS = st.lists(st.one_of(_PAY, _PAY, _PAY, _REVERSE, _LEAVE, _REJOIN), min_size=1, max_size=8)
 
 
 @settings(
@@ -387,22 +435,37 @@ async def test_standing_from_the_row_is_the_write_sides_history(
     member = (await registrar.register(worker(cohort_id, next(_numbers)), admin)).participant_id
     cashier = Cashier(domain_store, registrar, DEFAULT_POLICY)
     paid: list[str] = []
+    october = date(2025, 10, 1)
     for step in steps:
-        if step[0] == "pay":
-            _, months, off, day = step
-            at = datetime(2025, 10, 1, 3, tzinfo=UTC) + timedelta(days=day)
-            command = self_pays(member, months, len(months) * 16_800 + off, at)
-            await cashier.pay(command, admin)
-            paid.append(command.reference)
-        elif paid:
-            reference = paid.pop(step[1] % len(paid))
-            await cashier.reverse(ReversePayment(reference, "bounced"), admin)
+        try:
+            if step[0] == "pay":
+                _, months, off, day = step
+                at = datetime(2025, 10, 1, 3, tzinfo=UTC) + timedelta(days=day)
+                command = self_pays(member, months, len(months) * 16_800 + off, at)
+                await cashier.pay(command, admin)  # refused while not a member
+                paid.append(command.reference)
+            elif step[0] == "leave":
+                _, reason, day = step
+                left_on = october + timedelta(days=day)
+                await registrar.leave(LeaveCohort(participant_id=member, reason=reason,
+                                                  left_on=left_on), admin)  # fmt: skip
+            elif step[0] == "rejoin":
+                day = october + timedelta(days=step[1])
+                await registrar_on(domain_store, day).rejoin(Rejoin(member), admin)
+            elif paid:
+                reference = paid.pop(step[1] % len(paid))
+                await cashier.reverse(ReversePayment(reference, "bounced"), admin)
+        except DomainError:
+            continue  # e.g. paying for, or leaving as, someone who has left: refused
     await project(domain_store)
     row = await row_of(domain_store, member)
     events = await events_of(domain_store, member)
     for day in days:
         today = date(2025, 10, 1) + timedelta(days=day)
-        assert standing(row, today).history == history_of(events, today)
+        found = standing(row, today)
+        assert found.history == history_of(events, today)
+        if found.status_as_of == "left":
+            assert (found.arrears_months, found.arrears_amount, found.lapses_on) == (0, 0, None)
 
 
 # -- a rebuild, whatever its page size, equals the live model ------------------------------------

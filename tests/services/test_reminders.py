@@ -27,7 +27,13 @@ from events.store import Context, EventStore
 from projections.runner import ProjectionRunner
 from services.bootstrap import migrate_database, projection_runner
 from services.channels import DeliveryFailed, FileSink, HttpGateway, SmtpChannel
-from services.commands import ChangeFunder, OpenCohort, PayContributions, RegisterWorker
+from services.commands import (
+    ChangeFunder,
+    LeaveCohort,
+    OpenCohort,
+    PayContributions,
+    RegisterWorker,
+)
 from services.config import Settings, SettingsError
 from services.contributions import Cashier
 from services.domain.policy import DEFAULT_POLICY
@@ -395,6 +401,52 @@ async def test_a_reminder_no_longer_due_is_given_up_not_sent(world: World) -> No
     channel = Recording()
     run = await send_due_reminders(world.store, world.settings, TODAY, channel)
     assert channel.sent == [] and (run.due, run.failed) == (1, 1)
+    [row] = [r for r in (await world.rows()).values() if r["participant_id"]]
+    assert (row["state"], row["last_error"]) == ("failed", f"not sent: no longer due on {TODAY}")
+
+
+async def leave(world: World, participant_id: str, reason: str) -> None:
+    """The participant left on 10 January 2026, before today's run."""
+    command = LeaveCohort(participant_id=participant_id, reason=reason, left_on=date(2026, 1, 10))
+    await world.registrar.leave(command, ADMIN)
+
+
+async def test_who_has_left_is_not_reminded_nor_counted_in_the_sponsors_arrears(
+    world: World,
+) -> None:
+    # Given the self-paying worker withdrew and one of the sponsored two moved away,
+    sponsored = await world.store.pool.fetch(
+        "SELECT participant_id FROM rm.participants WHERE cohort_id = $1 AND participant_id <> $2"
+        " ORDER BY participant_id",
+        world.cohort_id,
+        world.self_paying,
+    )
+    await leave(world, world.self_paying, "withdrawal")
+    await leave(world, sponsored[0]["participant_id"], "moved_away")
+    await world.project()
+    # when today's reminders run,
+    channel = Recording()
+    run = await send_due_reminders(world.store, world.settings, TODAY, channel)
+    # then only the sponsor hears, of the January arrears of the one member still in the cohort.
+    assert (run.due, run.scheduled, run.sent) == (1, 1, 1)
+    [(_, recipient, message)] = channel.sent
+    assert recipient == SPONSOR_EMAIL
+    assert "iuran 1 peserta" in message and "sebesar Rp16.800" in message
+    rows = await world.rows()
+    assert [r for r in rows.values() if r["participant_id"] is not None] == []
+
+
+async def test_a_reminder_scheduled_before_the_worker_left_is_given_up(world: World) -> None:
+    # Given the self-paying worker's arrears notice was scheduled but not yet sent,
+    with pytest.raises(RuntimeError):
+        await send_due_reminders(world.store, world.settings, TODAY, Recording(world.phone))
+    # when they withdraw before the next run,
+    await leave(world, world.self_paying, "withdrawal")
+    await world.project()
+    channel = Recording()
+    run = await send_due_reminders(world.store, world.settings, TODAY, channel)
+    # then it is given up, not sent: nothing is owed for a membership that has ended.
+    assert channel.sent == [] and (run.due, run.failed) == (1, 1)  # the sponsor's: sent before
     [row] = [r for r in (await world.rows()).values() if r["participant_id"]]
     assert (row["state"], row["last_error"]) == ("failed", f"not sent: no longer due on {TODAY}")
 
