@@ -749,18 +749,21 @@ class EventStore:
             events = self._decode_rows(rows, opening=self.keyring is not None)
         if self.keyring is None:
             return events  # type: ignore[return-value]
+        sealed = [n for n, r in enumerate(rows) if personal.is_sealed(r[6])]
+        if not sealed:
+            return events  # type: ignore[return-value]
         subjects: set[str] = set()
-        for r, record in zip(rows, events, strict=True):
+        for n in sealed:
+            record = events[n]
             if record is not None:
                 personal.sealed_subjects_of(record.data, subjects)
             else:  # to be opened in its JSON text, then upcast
-                subjects |= personal.sealed_subjects(r[6])
-        if not subjects:
-            return events  # type: ignore[return-value]
+                subjects |= personal.sealed_subjects(rows[n][6])
         keys = await self.keyring.get(subjects)
         opener = personal.Opener(keys)
         with _gc_paused():
-            for n, record in enumerate(events):
+            for n in sealed:
+                record = events[n]
                 if record is None:
                     events[n] = self._record(rows[n], keys)
                     continue
