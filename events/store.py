@@ -400,6 +400,7 @@ class EventStore:
         self._heads = _Heads()
         # (type, schema version) -> decoder, for payloads at their type's current version
         self._decoders: dict[tuple[str, int], msgspec.json.Decoder[Any]] = {}
+        self._personal_types: dict[str, bool] = {}  # event type -> has personal fields
         self._batcher = _Batcher(self, min(2, pool.get_max_size()))
 
     @classmethod
@@ -749,7 +750,14 @@ class EventStore:
             events = self._decode_rows(rows, opening=self.keyring is not None)
         if self.keyring is None:
             return events  # type: ignore[return-value]
-        sealed = [n for n, r in enumerate(rows) if personal.is_sealed(r[6])]
+        # Only events of types with personal fields (or set aside to be upcast) can hold sealed
+        # values: most pages hold none, and are done after one look at their types.
+        personal_types = {t for t in {r[4] for r in rows} if self._holds_personal_data(t)}
+        sealed = [
+            n
+            for n, (r, record) in enumerate(zip(rows, events, strict=True))
+            if record is None or r[4] in personal_types
+        ] if personal_types or None in events else []  # fmt: skip
         if not sealed:
             return events  # type: ignore[return-value]
         subjects: set[str] = set()
@@ -774,6 +782,15 @@ class EventStore:
                 if data is not record.data:
                     events[n] = msgspec.structs.replace(record, data=data)
         return events  # type: ignore[return-value]
+
+    def _holds_personal_data(self, event_type: str) -> bool:
+        known = self._personal_types.get(event_type)
+        if known is None:
+            cls = self.registry.event_class(event_type)
+            known = self._personal_types[event_type] = (
+                cls is not None and personal.plan_for(cls) is not None
+            )
+        return known
 
     def _decode_rows(
         self, rows: list[asyncpg.Record], *, opening: bool

@@ -95,6 +95,11 @@ class EventRegistry:
 
         return add
 
+    def event_class(self, event_type: str) -> type[Event] | None:
+        """The struct an event type decodes to (None for a type this registry does not know)."""
+        spec = self._specs.get(event_type)
+        return None if spec is None else spec.cls
+
     def describe(self, event: Event) -> tuple[str, int]:
         """(stored type name, current schema version) of an event."""
         name = type_name(type(event))
