@@ -350,22 +350,27 @@ class _Batcher:
         now = datetime.now(UTC)
         try:
             try:
-                rows: list[Any] = await self._store.pool.fetch(
-                    _APPEND_BATCH,
-                    [p.item.stream_id for p in batch],
-                    [p.item.expected for p in batch],
-                    [p.encoded[0][0] for p in batch],
-                    [p.encoded[1][0] for p in batch],
-                    [p.encoded[2][0] for p in batch],
-                    [p.context.occurred_at or now for p in batch],
-                    [p.context.actor for p in batch],
-                    [p.context.correlation_id for p in batch],
-                    [p.context.causation_id for p in batch],
-                    [n for n, p in enumerate(batch, 1) for _ in p.new_keys],
-                    [k[0] for p in batch for k in p.new_keys],
-                    [k[1] for p in batch for k in p.new_keys],
-                    [k[2] for p in batch for k in p.new_keys],
-                )
+                if len(batch) == 1:  # append_one.sql: the same answer, less work for the server
+                    p = batch[0]
+                    row = await self._store._one_row(p.item, p.encoded, p.context, p.new_keys)
+                    rows: list[Any] = [row]
+                else:
+                    rows = await self._store.pool.fetch(
+                        _APPEND_BATCH,
+                        [p.item.stream_id for p in batch],
+                        [p.item.expected for p in batch],
+                        [p.encoded[0][0] for p in batch],
+                        [p.encoded[1][0] for p in batch],
+                        [p.encoded[2][0] for p in batch],
+                        [p.context.occurred_at or now for p in batch],
+                        [p.context.actor for p in batch],
+                        [p.context.correlation_id for p in batch],
+                        [p.context.causation_id for p in batch],
+                        [n for n, p in enumerate(batch, 1) for _ in p.new_keys],
+                        [k[0] for p in batch for k in p.new_keys],
+                        [k[1] for p in batch for k in p.new_keys],
+                        [k[2] for p in batch for k in p.new_keys],
+                    )
             except _REFUSED:
                 rows = [None] * len(batch)
             for pending, row in zip(batch, rows, strict=True):
@@ -518,6 +523,24 @@ class EventStore:
         context: Context,
         new_keys: list[tuple[str, str, bytes]],
     ) -> list[AppendResult]:
+        actual, position, version, keys_ok = await self._one_row(item, encoded, context, new_keys)
+        if not keys_ok:
+            raise _KeyTaken
+        if position is None or version is None:
+            raise WrongExpectedVersion(item.stream_id, item.expected, actual)
+        return [AppendResult(item.stream_id, version, position, position)]
+
+    async def _one_row(
+        self,
+        item: StreamAppend,
+        encoded: _Encoded,
+        context: Context,
+        new_keys: list[tuple[str, str, bytes]],
+    ) -> tuple[int, int | None, int | None, bool]:
+        """One single-event append as one statement (append_one.sql), answered as
+        append_batch.sql answers for each of its appends: the stream's version before, the
+        event's position and version (None when the stream was not at the expected version or
+        a key was taken), and whether the new subject keys were stored."""
         (event_type,), (schema_version,), (payload,) = encoded
         args = [
             item.stream_id,
@@ -535,13 +558,9 @@ class EventStore:
             actual, position, version, keys_ok = await self._pool.fetchrow(
                 _APPEND_ONE_STORING_KEYS, *args
             )
-            if not keys_ok:
-                raise _KeyTaken
-        else:
-            actual, position, version = await self._pool.fetchrow(_APPEND_ONE, *args)
-        if position is None:
-            raise WrongExpectedVersion(item.stream_id, item.expected, actual)
-        return [AppendResult(item.stream_id, version, position, position)]
+            return actual, position, version, keys_ok
+        actual, position, version = await self._pool.fetchrow(_APPEND_ONE, *args)
+        return actual, position, version, True
 
     async def _append_many(
         self,
