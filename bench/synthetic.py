@@ -32,6 +32,11 @@ generator is the only writer), and with one correlation id per batch
 Claim decisions (decide, approve, reject, pay, reopen) are dated when the generator runs: the
 ClaimsDesk decides "now" from the participant's history as known now. Everything else carries
 its simulated business time (`occurred_at`, `paid_at`, `received_at`, ...).
+
+The people who act (claim officers, their supervisor, the registrar, the administrator:
+`DEMO_ACCOUNTS`) are recorded as the API records a logged-in user, `user:<username>`, and a
+claim's officer the same way, so the pages and the board's officer filter find them;
+`demo_accounts` gives them accounts to log in with.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ from events.personal import LookupHasher
 from events.store import ANY, NO_STREAM, Context, EventStore, StreamAppend
 from events.types import Event
 from services import participants
+from services.access import Principal, Role, actor_for
+from services.auth import Accounts
 from services.claim_decider import jkk_claim_id, jkm_claim_id
 from services.claim_documents import required_documents
 from services.claims import ClaimsDesk
@@ -94,14 +101,15 @@ from services.contributions import (
     validate_payment,
 )
 from services.domain.calendar import JAKARTA, Month, business_date
-from services.domain.errors import DomainError, Duplicate
+from services.domain.errors import DomainError, Duplicate, NotFound
 from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.rates import contribution_due
 from services.domain.regions import Regions, default_regions
 from services.registration import OCCUPATIONS, Registrar
 from services.streams import participant_stream
+from services.users import CreateUser
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bump whenever the same plan would write other events: cached benchmark logs are rebuilt."""
 
 REFERENCE_QUOTA = 1984
@@ -155,10 +163,35 @@ INCOMES = ((1_000_000, 60), (1_200_000, 8), (1_500_000, 15), (2_000_000, 10), (2
 SELF_PAY_CHANNELS = ("virtual_account", "teller", "agen_perisai", "minimarket", "qris")
 REGENCY = "APBD Kabupaten Kepahiang"
 PROVINCE = "APBD Provinsi Bengkulu"
-OFFICERS = ("officer:ani", "officer:budi", "officer:citra", "officer:dedi")
-SUPERVISOR = "supervisor:dewi"
-REGISTRAR_ACTOR = "registrar:dinsos-kepahiang"
-ADMIN_ACTOR = "admin:dinsos-kepahiang"
+
+
+class DemoAccount(msgspec.Struct, frozen=True):
+    """Someone at the Dinas Sosial who acts in the generated history, and the account they log
+    in with (`jaga demo seed` makes it): on events they are `user:<username>`, as through the
+    API."""
+
+    username: str
+    display_name: str
+    role: Role
+
+    @property
+    def actor(self) -> str:
+        return actor_for(self.username)
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("ani", "Ani Lestari", Role.CLAIM_OFFICER),
+    DemoAccount("budi", "Budi Santoso", Role.CLAIM_OFFICER),
+    DemoAccount("citra", "Citra Wulandari", Role.CLAIM_OFFICER),
+    DemoAccount("dedi", "Dedi Kurniawan", Role.CLAIM_OFFICER),
+    DemoAccount("dewi", "Dewi Anggraini", Role.SUPERVISOR),
+    DemoAccount("rina", "Rina Safitri", Role.REGISTRAR),
+    DemoAccount("hendra", "Hendra Gunawan", Role.ADMIN),
+)
+OFFICERS = tuple(a.actor for a in DEMO_ACCOUNTS if a.role is Role.CLAIM_OFFICER)
+SUPERVISOR = actor_for("dewi")
+REGISTRAR_ACTOR = actor_for("rina")
+ADMIN_ACTOR = actor_for("hendra")
 
 
 class Person(msgspec.Struct, frozen=True, kw_only=True):
@@ -1176,6 +1209,33 @@ async def generate(
     summary.enrolled = len(generator.active())
     summary.waitlisted = len(generator.waiting)
     return summary
+
+
+async def demo_accounts(
+    accounts: Accounts, password: str, by: Principal, context: Context
+) -> tuple[list[DemoAccount], list[DemoAccount]]:
+    """Accounts for the people of `DEMO_ACCOUNTS`, all with `password`: (made now, there
+    already). One already there is left as it is, its password and roles too, so running it
+    again changes nothing (and never takes over an account someone made by hand)."""
+    made: list[DemoAccount] = []
+    there: list[DemoAccount] = []
+    for account in DEMO_ACCOUNTS:
+        try:
+            await accounts.user(account.username)
+        except NotFound:
+            pass
+        else:
+            there.append(account)
+            continue
+        command = CreateUser(username=account.username, display_name=account.display_name,
+                             roles=[account.role.value])  # fmt: skip
+        try:
+            await accounts.create(command, password, by, context)
+        except Duplicate:  # made meanwhile by someone else
+            there.append(account)
+            continue
+        made.append(account)
+    return made, there
 
 
 def summary_lines(summary: Summary) -> Sequence[str]:

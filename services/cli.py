@@ -290,12 +290,29 @@ def demo_seed(
     months: Annotated[int, typer.Option(min=1, max=24, help="Months up to today.")] = 6,
 ) -> None:
     """Fill the database with a synthetic Kepahiang programme: the 1,984-worker cohort with
-    months of payments, leavers, a waiting list, accidents and claims in every state."""
-    from bench.synthetic import generate, plan, summary_lines
+    months of payments, leavers, a waiting list, accidents and claims in every state; and
+    accounts for the officers it names (ani, budi, citra, dedi, dewi, rina, hendra) with one
+    demo password, printed once. Accounts already there are left as they are."""
+    import secrets
+
+    from bench.synthetic import demo_accounts, generate, plan, summary_lines
+    from services import bootstrap
+    from services.access import Principal
     from services.domain.errors import Duplicate
     from services.secrets import resolve_secrets
 
     async def work(settings: Settings, store: EventStore) -> None:
+        password = f"jaga-demo-{secrets.token_hex(4)}"
+        made, there = await demo_accounts(
+            bootstrap.accounts(settings, store), password,
+            Principal("demo-seed", frozenset({Role.ADMIN})), _admin_context("demo-seed"),
+        )  # fmt: skip
+        if made:
+            names = ", ".join(f"{a.username} ({a.role})" for a in made)
+            console.print(f"Demo accounts made, password {password}: {names}", highlight=False)
+        if there:
+            names = ", ".join(a.username for a in there)
+            console.print(f"Accounts already there, left as they are: {names}", highlight=False)
         summary = await generate(
             store, resolve_secrets(settings).lookup(),
             plan(participants, seed=seed, months=months),
