@@ -39,7 +39,7 @@ from events.catalog import (
     WaitlistJoined,
 )
 from events.types import RecordedEvent
-from projections.contributions import member_in, payer_of
+from projections.contributions import payer_of, slot_periods
 from projections.participants import monthly_due
 from projections.projection import Projection
 from services.domain.calendar import Month, month_range
@@ -362,8 +362,9 @@ def cohort_budget(
     members: Sequence[Mapping[str, Any]],
 ) -> CohortBudget:
     """A cohort's amount due per month of its coverage period, from the members who hold a
-    slot that month and whom the sponsor funds then (rates in force for the month), against
-    what its shares paid. Without a coverage period (no CohortCreated seen), the months paid."""
+    slot that month (`slot_periods`: not between a leaving and a re-join) and whom the sponsor
+    funds then (rates in force for the month), against what its shares paid. Without a
+    coverage period (no CohortCreated seen), the months paid."""
     paid = {m["month"]: m for m in months}
     start, end = cohort["coverage_start"], cohort["coverage_end"]
     period = (
@@ -371,9 +372,13 @@ def cohort_budget(
         if start and end
         else sorted(Month.parse(m) for m in paid)
     )
+    held = [(r, slot_periods(r)) for r in members]
     budget: list[MonthBudget] = []
     for month in period:
-        funded = [r for r in members if member_in(r, month) and payer_of(r, month) == "sponsor"]
+        funded = [
+            r for r, periods in held
+            if any(p.has_month(month) for p in periods) and payer_of(r, month) == "sponsor"
+        ]  # fmt: skip
         row = paid.get(str(month))
         budget.append(
             MonthBudget(
@@ -403,7 +408,7 @@ async def budget_of(conn: asyncpg.Connection | asyncpg.Pool, cohort_id: str) -> 
         return None
     months = await conn.fetch("SELECT * FROM rm.cohort_months WHERE cohort_id = $1", cohort_id)
     members = await conn.fetch(
-        """SELECT participant_id, status, enrolments, left_on, funder, funder_from,
+        """SELECT participant_id, status, enrolments, leavings, funder, funder_from,
                   declared_income, programmes
            FROM rm.participants WHERE cohort_id = $1""",
         cohort_id,

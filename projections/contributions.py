@@ -15,9 +15,9 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
-from projections.participants import monthly_due, standing
+from projections.participants import enrolment_facts, monthly_due, standing
 from services.domain.calendar import Month, due_date
-from services.domain.coverage import MonthStatus
+from services.domain.coverage import MembershipPeriod, MonthStatus, enrolment_periods
 
 PayerKind = Literal["sponsor", "participant"]
 SELF_PAYING = "mandiri"
@@ -33,16 +33,13 @@ def payer_of(row: Mapping[str, Any], month: Month) -> PayerKind:
     return "sponsor"
 
 
-def member_in(row: Mapping[str, Any], month: Month) -> bool:
-    """Whether the participant held a slot of their cohort in `month`: enrolled in or before
-    it, and not left before it (a lapsed member still holds the slot)."""
-    enrolments = row["enrolments"] or ()
-    if not enrolments or Month.of(enrolments[0]) > month:
-        return False
-    left_on = row["left_on"]
-    if left_on is not None:
-        return Month.of(left_on) >= month
-    return row["status"] == "enrolled"
+def slot_periods(row: Mapping[str, Any]) -> tuple[MembershipPeriod, ...]:
+    """The memberships in which the participant holds a slot of their cohort, from the row's
+    enrolments, leavings and death (services.domain.coverage.enrolment_periods: a leaving
+    ends one, a re-join starts a new one, a lapsed member still holds the slot); none before
+    any enrolment. Needs the columns enrolments and leavings."""
+    facts = enrolment_facts(row)
+    return () if facts is None else enrolment_periods(facts)
 
 
 def next_due_month(today: date) -> Month:

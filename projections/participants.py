@@ -443,13 +443,37 @@ def contributions_of(row: Mapping[str, Any]) -> list[Contribution]:
     return msgspec.convert(value, list[Contribution])
 
 
+def enrolment_facts(row: Mapping[str, Any]) -> ContributionFacts | None:
+    """The row's enrolments, leavings and death as services.membership.facts_of finds them in
+    the events, without the payments (the row need not hold `contributions`); None before any
+    enrolment."""
+    enrolments: list[date] = list(row["enrolments"] or ())
+    if not enrolments:
+        return None
+    cessation: Cessation | None = None
+    leavings: list[Cessation] = []
+    for text in row["leavings"] or ():
+        on, reason = text.split(" ", 1)
+        left = cessation_of(reason, date.fromisoformat(on))
+        if left.kind.final:
+            cessation = left
+        else:
+            leavings.append(left)
+    return ContributionFacts(
+        start=Month.of(enrolments[0]),
+        rejoins=tuple(Month.of(d) for d in enrolments[1:]),
+        cessation=cessation,
+        leavings=tuple(leavings),
+    )
+
+
 def contribution_facts(
     row: Mapping[str, Any],
 ) -> tuple[ContributionFacts, Callable[[Month], int]] | None:
     """The row's contribution facts and what each month costs the participant, as
     services.membership.facts_of finds them in the events; None before any enrolment."""
-    enrolments: list[date] = list(row["enrolments"] or ())
-    if not enrolments:
+    facts = enrolment_facts(row)
+    if facts is None:
         return None
     payments = tuple(
         Payment(
@@ -462,23 +486,7 @@ def contribution_facts(
         )
         for s in contributions_of(row)
     )
-    cessation: Cessation | None = None
-    leavings: list[Cessation] = []
-    for text in row["leavings"] or ():
-        on, reason = text.split(" ", 1)
-        left = cessation_of(reason, date.fromisoformat(on))
-        if left.kind.final:
-            cessation = left
-        else:
-            leavings.append(left)
-    facts = ContributionFacts(
-        start=Month.of(enrolments[0]),
-        payments=payments,
-        rejoins=tuple(Month.of(d) for d in enrolments[1:]),
-        cessation=cessation,
-        leavings=tuple(leavings),
-    )
-    return facts, monthly_due(row)
+    return msgspec.structs.replace(facts, payments=payments), monthly_due(row)
 
 
 @lru_cache(maxsize=4096)

@@ -302,6 +302,18 @@ class _Period:
         self.end(Month.of(cause.on), cause.on + timedelta(days=1), EndReason(cause.kind.value))
         self.cause = cause
 
+    def ends_before(self, month: Month) -> bool:
+        """Whether a re-join in `month` starts a new membership after this one: it lapsed or
+        was left (not ended by a death or disability) by the first day of `month`."""
+        left = self.cause is not None and not self.cause.kind.final
+        return (
+            (self.end_reason is EndReason.LAPSED or left)
+            and self.end_month is not None
+            and month > self.end_month
+            and self.ended_on is not None
+            and self.ended_on <= month.first_day
+        )
+
     def freeze(self) -> MembershipPeriod:
         return MembershipPeriod(
             number=self.number,
@@ -511,14 +523,7 @@ class _Fold:
     def rejoin(self, month: Month) -> None:
         self.pending_rejoins.remove(month)
         last = self.periods[-1]
-        left = last.cause is not None and not last.cause.kind.final
-        if (
-            (last.end_reason is EndReason.LAPSED or left)
-            and last.end_month is not None
-            and month > last.end_month
-            and last.ended_on is not None
-            and last.ended_on <= month.first_day
-        ):
+        if last.ends_before(month):
             self.periods.append(_Period(last.number + 1, month))
         else:
             self.ineffective.append(month)
@@ -704,6 +709,29 @@ def contribution_history(
         cessation=fold.cessation,
         leavings=tuple(fold.leavings),
     )
+
+
+def enrolment_periods(facts: ContributionFacts) -> tuple[MembershipPeriod, ...]:
+    """The memberships that enrolments, leavings and a death or disability make, payments
+    aside: the months a member holds their cohort's slot. Leaving on day X ends a running
+    membership (X's month is its last); a re-join starts a new one under the rule
+    `contribution_history` applies. A lapse is not a leaving: the lapsed member keeps their
+    slot, so a membership that unpaid months would end runs on here. Every fact counts,
+    whatever its date (there is no `today`)."""
+    periods = [_Period(1, facts.start)]
+    ends = (*((facts.cessation,) if facts.cessation else ()), *facts.leavings)
+    steps: list[tuple[tuple[date, int], Month | Cessation]] = [
+        *(((month.first_day, 0), month) for month in sorted(set(facts.rejoins))),
+        *(((end.on, 2), end) for end in ends),
+    ]  # the order `contribution_history` replays them in
+    for _, step in sorted(steps, key=lambda s: s[0]):
+        last = periods[-1]
+        if isinstance(step, Month):
+            if last.ends_before(step):
+                periods.append(_Period(last.number + 1, step))
+        elif last.ended_on is None:
+            last.cease(step)
+    return tuple(period.freeze() for period in periods)
 
 
 # --- questions ---------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from services.domain.coverage import (
     MonthStatus,
     Payment,
     contribution_history,
+    enrolment_periods,
     is_covered,
     membership_months,
     paid_months,
@@ -558,6 +559,51 @@ def test_leaving_after_the_membership_lapsed_changes_nothing() -> None:
 def test_a_leaving_is_not_a_cessation_and_a_death_not_a_leaving() -> None:
     with pytest.raises(ValueError, match="death or total disability"):
         history(cessation=left(date(2025, 11, 1)), today=date(2025, 12, 1))
+
+
+MAY, JUN = Month(2026, 5), Month(2026, 6)
+
+
+def held(facts: ContributionFacts) -> list[tuple[str, str | None]]:
+    """`enrolment_periods` as (first month, last month or None while running)."""
+    return [
+        (str(p.start_month), None if p.end_month is None else str(p.end_month))
+        for p in enrolment_periods(facts)
+    ]
+
+
+def test_slot_months_end_with_a_leaving_and_start_again_with_a_re_join() -> None:
+    # Given a member from January who withdrew on 20 March and re-joined in June,
+    facts = ContributionFacts(start=JAN, leavings=(left(date(2026, 3, 20)),), rejoins=(JUN,))
+    # then they hold a slot January to March and again from June, not in April and May,
+    assert held(facts) == [("2026-01", "2026-03"), ("2026-06", None)]
+    first, second = enrolment_periods(facts)
+    assert not any(p.has_month(m) for p in (first, second) for m in (APR, MAY))
+    # as the months they are a member in by the coverage rules, all months paid.
+    h = history(
+        *(pay(f"M{m}", (m,), date(2025, 12, 1)) for m in month_range(JAN, JUN)),
+        start=JAN, leavings=facts.leavings, rejoins=facts.rejoins, today=date(2026, 6, 20),
+    )  # fmt: skip
+    assert [(p.start_month, p.end_month) for p in h.periods] == [
+        (first.start_month, first.end_month), (second.start_month, second.end_month)
+    ]  # fmt: skip
+
+
+def test_a_lapse_keeps_the_slot_a_death_and_a_same_month_re_join_do_not_give_one() -> None:
+    # Given a member from October who never paid: the coverage rules end the membership,
+    assert history(start=OCT, today=date(2026, 4, 20)).periods[0].end_reason is EndReason.LAPSED
+    # but the slot stays theirs (nothing but a leaving, a death or disability gives it back);
+    assert held(ContributionFacts(start=OCT)) == [("2025-10", None)]
+    # a death ends it for good, whatever re-join follows;
+    died = Cessation(kind=CessationKind.DEATH, on=date(2025, 12, 3))
+    assert held(ContributionFacts(start=OCT, cessation=died, rejoins=(FEB,))) == [
+        ("2025-10", "2025-12")
+    ]
+    # a re-join in the month of the leaving starts nothing, as in contribution_history.
+    same_month = ContributionFacts(start=OCT, leavings=(left(date(2025, 12, 3)),), rejoins=(DEC,))
+    assert held(same_month) == [("2025-10", "2025-12")]
+    assert history(start=OCT, leavings=same_month.leavings, rejoins=(DEC,),
+                   today=date(2026, 1, 5)).ineffective_rejoins == (DEC,)  # fmt: skip
     with pytest.raises(ValueError, match="a leaving cannot be a death"):
         history(leavings=(left(date(2025, 11, 1), CessationKind.DEATH),), today=date(2025, 12, 1))
 
@@ -929,3 +975,24 @@ def test_after_leaving_nothing_is_owed_or_covered_until_a_new_membership(case: t
         if p.reference not in reversed_refs and business_date(p.paid_at) <= today
     )
     assert sum(r.amount_paid for r in h.months) + h.credit_total + h.refund_total == known
+
+
+@PROPERTY
+@given(comings_and_goings())
+def test_slot_months_are_the_membership_months_when_nothing_lapses(case: tuple) -> None:
+    """With every month paid ahead (nothing can lapse), `enrolment_periods` makes the
+    memberships `contribution_history` makes from the same enrolments, leavings and death.
+    (Not a death dated before a re-join: the write side takes no re-join after a death, nor
+    a death dated before the enrolment it ends.)"""
+    f, _ = case
+    if f.cessation is not None and any(r.first_day > f.cessation.on for r in f.rejoins):
+        f = msgspec.structs.replace(f, cessation=None)
+    today = (START + HORIZON + 2).first_day  # after every leaving, death and re-join drawn
+    paid = tuple(
+        Payment(reference=f"M{m}", payer=SPONSOR, months=(m,), amount=rate(m),
+                paid_at=at(START.first_day - timedelta(days=60)))
+        for m in month_range(START, Month.of(today))
+    )  # fmt: skip
+    h = fold(msgspec.structs.replace(f, payments=paid), today)
+    assert all(p.end_reason is not EndReason.LAPSED for p in h.periods)
+    assert enrolment_periods(f) == h.periods

@@ -7,15 +7,19 @@ import itertools
 from datetime import UTC, date, datetime
 from typing import Any
 
+import msgspec
+
 from events.store import Context, EventStore
 from projections.cohorts import CohortDashboard, budget_of, spread
 from projections.contributions import dues_of
+from projections.participants import participant_rows, standing
 from projections.runner import ProjectionRunner
 from services.commands import (
     ChangeFunder,
     CloseCohort,
     LeaveCohort,
     OpenCohort,
+    Rejoin,
     ReversePayment,
     RollOverCohort,
 )
@@ -218,3 +222,53 @@ async def test_a_cohort_the_dashboard_never_saw_paid_for(domain_store: EventStor
     await catch_up(runner)
     assert await domain_store.pool.fetchval("SELECT count(*) FROM rm.cohort_months") == before
     assert (await cohort_row(domain_store, cohort_id))["amount_paid"] == 0
+
+
+async def test_a_member_who_left_and_re_joined_is_due_only_while_a_member(
+    admin: Context, domain_store: EventStore
+) -> None:
+    """Two members from January 2026; one withdraws on 20 March and re-joins on 3 June. The
+    sponsor owes nothing for them in April and May (a leaving ends the membership, a re-join
+    starts a new one: services/domain/coverage.py), and again from June."""
+    command = msgspec.structs.replace(
+        cohort_command(quota=2), budget_year=2026,
+        coverage_start=date(2026, 1, 1), coverage_end=date(2026, 12, 31),
+    )  # fmt: skip
+    cohort_id = command.cohort_id
+    registrar = registrar_on(domain_store, date(2026, 1, 5))
+    await registrar.administer(command, admin)
+    await registrar.administer(OpenCohort(cohort_id), admin)
+    leaver, _ = await members(registrar, admin, cohort_id, 2)
+    jan_mar = ["2026-01", "2026-02", "2026-03"]
+    paid_at = datetime(2026, 1, 10, 2, tzinfo=UTC)
+    await Cashier(domain_store, registrar, DEFAULT_POLICY).pay(
+        sponsor_pays(cohort_id, jan_mar, 6 * 16_800, paid_at), admin
+    )
+    await registrar_on(domain_store, date(2026, 3, 20)).leave(
+        LeaveCohort(participant_id=leaver, reason="withdrawal", left_on=date(2026, 3, 20)), admin
+    )
+    assert (await cohort_row(domain_store, cohort_id))["enrolled"] == 1  # the slot is free
+    await registrar_on(domain_store, date(2026, 6, 3)).rejoin(Rejoin(leaver), admin)
+    assert (await cohort_row(domain_store, cohort_id))["enrolled"] == 2  # and taken again
+
+    budget = await budget_of(domain_store.pool, cohort_id)
+
+    assert budget is not None
+    assert [(m.month, m.members, m.amount_due) for m in budget.months] == [
+        (f"2026-{n:02d}", 1 if n in (4, 5) else 2, 16_800 if n in (4, 5) else 33_600)
+        for n in range(1, 13)
+    ]
+    assert budget.amount_due == 22 * 16_800 and budget.amount_paid == 6 * 16_800
+    # The arrears (per payer, and per village from each member's standing) agree: on 20 June
+    # the re-joined member owes June only, not April or May; the other owes April to June.
+    (row,) = await participant_rows(domain_store.pool, [leaver])
+    found = standing(row, date(2026, 6, 20))
+    assert (found.status_as_of, found.arrears_months, found.arrears_amount) == (
+        "in_arrears", 1, 16_800,
+    )  # fmt: skip
+    assert [(str(p.start_month), p.end_month and str(p.end_month)) for p in found.periods] == [
+        ("2026-01", "2026-03"), ("2026-06", None),
+    ]  # fmt: skip
+    (sponsor,) = await dues_of(domain_store.pool, date(2026, 6, 20), cohort_ids=[cohort_id])
+    assert (sponsor.participants, sponsor.participants_in_arrears) == (2, 2)
+    assert (sponsor.arrears_months, sponsor.arrears_amount) == (4, 4 * 16_800)
