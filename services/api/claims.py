@@ -77,7 +77,7 @@ from services.api.common import (
     cursor_instant,
     decode_cursor,
     encode_cursor,
-    idempotent,
+    run_command,
     scope_of,
 )
 from services.api.problems import DEATH_CLAIMED, DUPLICATE, ILLEGAL, NOT_FOUND, REFUSED, either
@@ -496,8 +496,7 @@ async def _claim_command(
             position=position, resource=claim_resource(claim_id), events=_names(events)
         )
 
-    pool = db_pool(request.app.state)
-    return await idempotent(request, pool, body, run, response_type=CommandResult)
+    return await run_command(request, body, run, response_type=CommandResult)
 
 
 async def _officer(
@@ -601,7 +600,7 @@ class AccidentsController(Controller):
                 events=["AccidentReported"],
             )
 
-        return await idempotent(request, pool, data, run, response_type=CommandResult)
+        return await run_command(request, data, run, response_type=CommandResult)
 
     @post(
         "/{accident_id:str}/outcome", guards=[requires(Permission.CLAIMS_WORK)],
@@ -638,7 +637,7 @@ class AccidentsController(Controller):
                 events=["AccidentOutcomeReported", "ClaimFiled"],
             )
 
-        return await idempotent(request, pool, data, run, response_type=CommandResult)
+        return await run_command(request, data, run, response_type=CommandResult)
 
     @get(
         "/{accident_id:str}", guards=[requires(Permission.CLAIMS_READ)],
@@ -731,7 +730,7 @@ class ClaimsController(Controller):
                 events=["ClaimFiled"],
             )
 
-        return await idempotent(request, pool, data, run, response_type=CommandResult)
+        return await run_command(request, data, run, response_type=CommandResult)
 
     @post(
         "/{claim_id:str}/assignment", status_code=200, guards=[requires(Permission.CLAIMS_WORK)],

@@ -37,7 +37,7 @@ from services.api.common import (
     command_result,
     decode_cursor,
     encode_cursor,
-    idempotent,
+    run_command,
     scope_of,
 )
 from services.api.problems import problem_response
@@ -487,8 +487,8 @@ async def _administer(
     body: object,
     command: CreateCohort | OpenCohort | CloseCohort | RollOverCohort,
 ) -> CommandResult:
+    """Create, open, close or roll over: the registrar's `administer`."""
     services = api_services(request.app.state)
-    pool = services.store.pool
     cohort_id = command.cohort_id
     resource = Resource("cohort", cohort_id, f"/cohorts/{cohort_id}")
 
@@ -496,6 +496,6 @@ async def _administer(
         streams, position = appended(
             await services.registrar.administer(command, context_of(request))
         )
-        return await command_result(pool, resource, streams, position)
+        return await command_result(services.store.pool, resource, streams, position)
 
-    return await idempotent(request, pool, body, run, response_type=CommandResult)
+    return await run_command(request, body, run, response_type=CommandResult)

@@ -5,7 +5,8 @@ cursors. One way to do each, so that every endpoint behaves the same.
   it affected. A read given `min_position` waits (bounded) until the read models it uses have
   applied the log up to that position, instead of showing stale data.
 - `Idempotency-Key`: the first response to a key is kept (per user) and returned again for a
-  repeat of the same request; the same key with another request is refused (422).
+  repeat of the same request; the same key with another request is refused (422). Every
+  command endpoint runs its command through `run_command`.
 - Lists page with opaque cursors (keyset pagination, never OFFSET).
 - The parameter types and input guards several areas use (free text, ids, dates, scope).
 """
@@ -33,6 +34,7 @@ from services.access import Principal
 from services.api import problem
 from services.domain.calendar import business_date
 from services.domain.errors import ValidationFailed
+from services.resources import db_pool
 
 T = TypeVar("T")
 
@@ -224,6 +226,23 @@ async def idempotent(
         msgspec.json.encode(result),
     )
     return result
+
+
+async def run_command(
+    request: Request[Any, Any, Any],
+    body: object,
+    run: Callable[[], Awaitable[T]],
+    *,
+    response_type: type[T],
+) -> T:
+    """Run an endpoint's command once per `Idempotency-Key` and user (`idempotent`), the keys
+    kept through the app's database pool: the one way every command endpoint does it, so that
+    none forgets the header or keeps its keys elsewhere. `run` makes the command's checks (a
+    check that refuses frees the key again), calls the service and builds the answer (from
+    the events appended: `command_result`); `body` tells requests to the same path apart (the
+    parsed body, or the path's ids when there is none)."""
+    pool = db_pool(request.app.state)
+    return await idempotent(request, pool, body, run, response_type=response_type)
 
 
 # -- cursors -------------------------------------------------------------------------------------

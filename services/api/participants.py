@@ -74,7 +74,7 @@ from services.api.common import (
     command_result,
     decode_cursor,
     encode_cursor,
-    idempotent,
+    run_command,
     scope_of,
 )
 from services.api.problems import NOT_FOUND, problem_response
@@ -524,14 +524,14 @@ async def _on_participant(
 ) -> CommandResult:
     """Leave, rejoin, KPJ or funder: scope first, then the registrar, once per key."""
     services = api_services(request.app.state)
-    pool = services.store.pool
     await _check_scope(request, participant_id)
 
     async def run() -> CommandResult:
         streams, position = await act(services.registrar, context_of(request))
-        return await command_result(pool, _resource(participant_id), streams, position)
+        resource = _resource(participant_id)
+        return await command_result(services.store.pool, resource, streams, position)
 
-    return await idempotent(request, pool, body, run, response_type=CommandResult)
+    return await run_command(request, body, run, response_type=CommandResult)
 
 
 def _read_list(path: Path) -> list[tuple[int, dict[str, str]]]:
@@ -578,9 +578,7 @@ class ParticipantsController(Controller):
                 services.store.pool, _resource(done.participant_id), streams, done.position
             )
 
-        return await idempotent(
-            request, services.store.pool, data, run, response_type=CommandResult
-        )
+        return await run_command(request, data, run, response_type=CommandResult)
 
     @post(
         "/imports", status_code=200, guards=[requires(Permission.PARTICIPANTS_REGISTER)],
@@ -644,9 +642,7 @@ class ParticipantsController(Controller):
                     rejected=[RejectedRow(r.row, r.nik, r.errors) for r in report.rejected],
                 )  # fmt: skip
 
-            return await idempotent(
-                request, services.store.pool, body, run, response_type=ImportResult
-            )
+            return await run_command(request, body, run, response_type=ImportResult)
 
     @post(
         "/{participant_id:str}/leave", status_code=200,

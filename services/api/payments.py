@@ -47,7 +47,7 @@ from services.api.common import (
     cursor_instant,
     decode_cursor,
     encode_cursor,
-    idempotent,
+    run_command,
     scope_of,
 )
 from services.api.problems import DUPLICATE, ILLEGAL, NOT_FOUND, REFUSED
@@ -241,7 +241,7 @@ class PaymentsController(Controller):
             receipt = await services.cashier.pay(data.command(), context_of(request))
             return PaymentResult.of(receipt, "PaymentRecorded", "ContributionPaid")
 
-        return await idempotent(request, pool, data, run, response_type=PaymentResult)
+        return await run_command(request, data, run, response_type=PaymentResult)
 
     @post(
         "/payments/{payment_id:str}/reversal", status_code=200,
@@ -265,8 +265,7 @@ class PaymentsController(Controller):
             receipt = await services.cashier.reverse(command, context_of(request))
             return PaymentResult.of(receipt, "PaymentReversed", "ContributionReversed")
 
-        pool = db_pool(request.app.state)
-        return await idempotent(request, pool, data, run, response_type=PaymentResult)
+        return await run_command(request, data, run, response_type=PaymentResult)
 
     @get(
         "/payments", guards=[requires(Permission.PAYMENTS_READ)],

@@ -145,6 +145,34 @@ async def test_an_idempotency_key_gives_the_first_answer_and_no_second_event(
     assert await events_in(api_store, f"cohort-{body['cohort_id']}") == 1
 
 
+async def test_a_transition_repeated_with_its_key_gets_the_first_answer(
+    api_client: Client, officers: dict[str, Officer], api_store: EventStore
+) -> None:
+    """Open and close run once per key like every command (common.run_command): the repeat
+    is the first answer, not the 409 a second transition is, and appends nothing."""
+    admin = officers["admin"]
+    body = cohort_body()
+    cohort_id = body["cohort_id"]
+    assert (await api_client.post("/cohorts", json=body, headers=admin.headers)).is_success
+    keyed = admin.headers | {"Idempotency-Key": f"buka-{cohort_id}"}
+    first = await api_client.post(f"/cohorts/{cohort_id}/open", headers=keyed)
+    again = await api_client.post(f"/cohorts/{cohort_id}/open", headers=keyed)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and first.json()["events"] == ["CohortOpened"]
+    unkeyed = await api_client.post(f"/cohorts/{cohort_id}/open", headers=admin.headers)
+    assert_problem(unkeyed, 409, "illegal-transition")
+
+    closing = admin.headers | {"Idempotency-Key": f"tutup-{cohort_id}"}
+    close, reason = f"/cohorts/{cohort_id}/close", {"reason": "kuota habis"}
+    first = await api_client.post(close, json=reason, headers=closing)
+    again = await api_client.post(close, json=reason, headers=closing)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json() and first.json()["events"] == ["CohortClosed"]
+    other = await api_client.post(close, json={"reason": "lain"}, headers=closing)
+    assert_problem(other, 422, "idempotency-key-reused")
+    assert await events_in(api_store, f"cohort-{cohort_id}") == 3
+
+
 async def test_invalid_cohorts_are_refused_naming_the_fields(
     api_client: Client, officers: dict[str, Officer]
 ) -> None:

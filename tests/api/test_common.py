@@ -3,10 +3,12 @@ read-your-writes over projection checkpoints, Idempotency-Key, keyset cursors.""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -21,6 +23,7 @@ from events.catalog import KpjRecorded
 from events.errors import WrongExpectedVersion
 from events.store import ANY, Context, EventStore
 from services.access import Principal, Role
+from services.api import common
 from services.api.common import (
     MAX_POSITION,
     CommandResult,
@@ -217,6 +220,19 @@ async def test_a_key_must_be_1_to_200_characters(api_store: EventStore) -> None:
         assert (bad.value.status_code, bad.value.type_) == (
             400, "urn:jaga:problem:bad-idempotency-key",
         )  # fmt: skip
+
+
+def test_only_run_command_calls_idempotent() -> None:
+    """One way for an endpoint to run a command once per key: through `run_command`, which
+    keeps the keys on the app's pool, never by calling `idempotent` itself."""
+    callers = set()
+    for path in sorted(Path(common.__file__).parent.glob("*.py")):
+        for function in ast.walk(ast.parse(path.read_text())):
+            if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                calls = [n for n in ast.walk(function) if isinstance(n, ast.Call)]
+                if any(getattr(call.func, "id", None) == "idempotent" for call in calls):
+                    callers.add(f"{path.name}:{function.name}")
+    assert callers == {"common.py:run_command"}
 
 
 # -- cursors ---------------------------------------------------------------------------------------
