@@ -21,12 +21,20 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from services.domain.calendar import JAKARTA
+from services.web.accidents import ACCIDENT_KINDS, OUTCOMES
 from services.web.claims import BENEFIT_KINDS, COVERAGE_REASONS, rumus
 from services.web.client import ApiRefused
+from services.web.format import SLA_STATUSES
 from services.web.pages import render
-from services.web.participants import FUNDERS, LEAVING_REASONS, actor_name
+from services.web.participants import (
+    CHANNELS,
+    FUNDERS,
+    LEAVING_REASONS,
+    REMINDER_KINDS,
+    actor_name,
+)
 from services.web.session import Viewer, viewer_of
-from services.web.wording import FIELDS, refusal
+from services.web.wording import event_field_label, refusal
 
 AUDIT_READ = "audit_read"
 EVENTS_PER_PAGE = 100
@@ -100,11 +108,39 @@ def export_url(fmt: str, stream_id: str = "", types: str = "", after: str = "") 
 # -- a stream's history ------------------------------------------------------------------------
 
 
-def data_label(key: str) -> str:
-    """An event field's name as officers read it ("Tanggal pembayaran"), when the wording
-    knows it; the identifier stays beside it for the export's readers."""
-    known = FIELDS.get(key)
+CLAIM_KINDS = {"JKK": "kecelakaan kerja", "JKM": "kematian"}
+"""What a claim's kind covers (shown beside the code, so without it)."""
+EVENT_VALUES: dict[tuple[str, str], dict[str, str]] = {
+    ("ClaimFiled", "kind"): CLAIM_KINDS,
+    ("ClaimFiled", "accident_kind"): ACCIDENT_KINDS,
+    ("ClaimFiled", "outcome"): OUTCOMES,
+    ("DeathClaimReserved", "claim_kind"): CLAIM_KINDS,
+    ("ClaimSlaFlagged", "level"): SLA_STATUSES,
+    ("AccidentReported", "kind"): ACCIDENT_KINDS,
+    ("AccidentOutcomeReported", "outcome"): OUTCOMES,
+    ("ParticipantLeft", "reason"): LEAVING_REASONS,
+    ("FunderChanged", "funder"): FUNDERS,
+    ("ReminderScheduled", "kind"): REMINDER_KINDS,
+    ("ReminderScheduled", "channel"): CHANNELS,
+    ("ReminderSent", "channel"): CHANNELS,
+}
+"""Coded values of an event's fields, in Indonesian: (event type, field) -> code -> words."""
+
+
+def data_label(event_type: str, key: str) -> str:
+    """An event field's name as officers read it ("Jenis klaim" for a ClaimFiled's `kind`,
+    "Jenis kecelakaan" for an AccidentReported's), when the wording knows it; the identifier
+    stays beside it for the export's readers."""
+    known = event_field_label(event_type, key)
     return known[:1].upper() + known[1:] if known else ""
+
+
+def value_label(event_type: str, key: str, value: Any) -> str:
+    """What a coded value of an event's field means ("kematian" for a ClaimFiled's kind JKM);
+    "" when the value is not a code the pages know (the value itself is always shown)."""
+    if not isinstance(value, str):
+        return ""
+    return EVENT_VALUES.get((event_type, key), {}).get(value, "")
 
 
 def shown(value: Any) -> str:
@@ -286,7 +322,8 @@ def _page(
         not_allowed=NOT_ALLOWED, part=part, outcome=outcome or Outcome(), stream_id=stream_id,
         stream_export=ExportLinks(stream_id), state_query=state_query or StateQuery(),
         verify_stream=verify_stream, export=export or ExportLinks(), shown=shown,
-        data_label=data_label, actor_name=actor_name, rumus=rumus, **LABELS,
+        data_label=data_label, value_label=value_label, actor_name=actor_name, rumus=rumus,
+        **LABELS,
     )  # fmt: skip
 
 

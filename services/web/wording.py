@@ -132,7 +132,8 @@ FIELDS = {
     "occurred_at": "waktu kejadian",
     "reported_at": "waktu pelaporan",
     "doctor_statement_at": "tanggal surat keterangan dokter",
-    "kind": "jenis kecelakaan",
+    "kind": "jenis kecelakaan",  # the Stage I form's; an event's `kind` is in EVENT_FIELDS
+    "accident_kind": "jenis kecelakaan",
     "outcome": "hasil pemeriksaan",
     "disability_percent": "persentase cacat",
     "impairment": "jenis cacat",
@@ -145,6 +146,28 @@ FIELDS = {
     "accident_id": "laporan kecelakaan",
     "claim_id": "klaim",
     "claim_kind": "jenis klaim",
+    "required_documents": "dokumen yang diperlukan",
+    "documents_complete_at": "dokumen lengkap pada",
+    "sla_working_days": "SLA (hari kerja)",
+    "assigned_by": "ditugaskan oleh",
+    "first_officer": "petugas pengusul persetujuan",
+    "decided_at": "waktu keputusan",
+    "eligibility": "hasil pemeriksaan kelayakan",
+    "lines": "rincian manfaat",
+    "not_granted": "manfaat yang tidak diberikan",
+    "total": "jumlah manfaat",
+    "reasons": "alasan",
+    "benefit": "manfaat",
+    "working_days_late": "keterlambatan (hari kerja)",
+    "working_days_left": "sisa hari kerja",
+    "penalty": "denda keterlambatan",
+    "accrued_penalty": "denda keterlambatan sampai hari ini",
+    "deadline": "batas waktu",
+    "late": "terlambat",
+    "hours_late": "keterlambatan (jam)",
+    "notify": "diberitahukan kepada",
+    "benefit_rules_version": "versi aturan manfaat",
+    "policy_version": "versi kebijakan",
     # participants
     "participant_id": "peserta",
     "participant_ids": "peserta",
@@ -196,7 +219,33 @@ FIELDS = {
     "min_position": "posisi",
     "types": "jenis kejadian",
 }
-"""Field names as the officer knows them from the forms."""
+"""Field names as the officer knows them from the forms (and an event's fields, unless
+EVENT_FIELDS names them otherwise for that event)."""
+
+EVENT_FIELDS: Mapping[str, Mapping[str, str]] = {
+    "ClaimFiled": {
+        "kind": "jenis klaim",  # JKK (work accident) or JKM (death), not the accident's kind
+        "event_on": "tanggal kecelakaan (JKK) atau tanggal meninggal (JKM)",
+        "filed_at": "waktu pengajuan",
+        "outcome": "hasil pemeriksaan dokter",
+    },
+    "ClaimSlaFlagged": {"level": "tingkat SLA", "officer": "petugas klaim"},
+    "ClaimPaid": {"amount": "jumlah dibayar"},
+    "ClaimRejected": {"reasons": "alasan penolakan"},
+    "ClaimReturned": {"reason": "alasan pengembalian"},
+    "ClaimReopened": {"reason": "alasan dibuka kembali"},
+    "ReminderScheduled": {"kind": "jenis pengingat", "channel": "saluran pengiriman",
+                          "period": "periode", "due_on": "jatuh tempo"},
+    "ReminderSent": {"channel": "saluran pengiriman"},
+}  # fmt: skip
+"""An event's fields whose name means something else than on a form: a ClaimFiled's `kind`
+is the claim's (JKK or JKM), an AccidentReported's the accident's (FIELDS)."""
+
+
+def event_field_label(event_type: str, name: str) -> str:
+    """An event field's Indonesian name ("" when the wording has none)."""
+    return EVENT_FIELDS.get(event_type, {}).get(name) or FIELDS.get(name, "")
+
 
 _AMOUNTS = {
     "billed medical care": "biaya pengobatan yang ditagihkan",
