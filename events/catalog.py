@@ -77,11 +77,14 @@ class SlotTaken(Event, frozen=True):
 
 
 class WaitlistJoined(Event, frozen=True):
-    """A registration found the cohort full and waits for a slot."""
+    """A registration (or a re-join) found the cohort full and waits for a slot."""
 
     cohort_id: str
     participant_id: str
     priority: bool
+    """The priority the entry waits with, which the promotions and rm.participants both rank
+    by: the one the participant registered with. (Re-joins recorded before this was so carry
+    False, and wait without it.)"""
     declared_income: int
 
 

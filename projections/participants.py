@@ -1,6 +1,12 @@
 """rm.participants: one row per participant, the facts their own events state (projection
 `participant_status`), and `standing`, their status as of a date, computed when read.
 
+The waiting list is the one exception to "their own events": a waiting participant's place
+(`waitlist_seq`) and the `priority` they wait with come from the cohort's WaitlistJoined,
+the very facts the cohort decider promotes by (services/cohorts.next_in_line), so the list
+shown is the order of promotion. The priority is the one registered with, except in a
+re-join recorded while re-joins waited without it: the row then says what the cohort does.
+
 The rows store only what events say, so a rebuild at any time gives the same rows; anything
 that depends on today (arrears, lapse, coverage) comes from `standing(row, today)`, which
 hands the row's contribution facts to services/domain/coverage.py, the rules the write side
@@ -45,6 +51,7 @@ from events.catalog import (
     ParticipantRegistered,
     ParticipantWaitlisted,
     PersonalDataErased,
+    WaitlistJoined,
 )
 from events.personal import ERASED, plan_for
 from events.types import RecordedEvent
@@ -147,7 +154,13 @@ def _registered(c: Change, e: ParticipantRegistered, recorded: RecordedEvent) ->
 
 
 def _waitlisted(c: Change, e: ParticipantWaitlisted, recorded: RecordedEvent) -> None:
-    c.columns.update({COHORT: e.cohort_id, STATUS: "waitlisted", WAITLIST_SEQ: recorded.position})
+    c.columns.update({COHORT: e.cohort_id, STATUS: "waitlisted"})
+
+
+def _waitlist_joined(c: Change, e: WaitlistJoined, recorded: RecordedEvent) -> None:
+    """The place and priority the cohort gave: appended with the ParticipantWaitlisted, after
+    it, in the cohort's order (its position orders the list as the cohort stream does)."""
+    c.columns.update({PRIORITY: e.priority, WAITLIST_SEQ: recorded.position})
 
 
 def _enrolled(c: Change, e: ParticipantEnrolled, recorded: RecordedEvent) -> None:
@@ -191,6 +204,7 @@ def _erased(c: Change, e: PersonalDataErased, recorded: RecordedEvent) -> None:
 _FOLD: dict[str, Callable[[Change, Any, RecordedEvent], None]] = {
     "ParticipantRegistered": _registered,
     "ParticipantWaitlisted": _waitlisted,
+    "WaitlistJoined": _waitlist_joined,
     "ParticipantEnrolled": _enrolled,
     "ParticipantLeft": _left,
     "KpjRecorded": _kpj,
@@ -198,6 +212,11 @@ _FOLD: dict[str, Callable[[Change, Any, RecordedEvent], None]] = {
     "ContributionReversed": _reversed,
     "PersonalDataErased": _erased,
 }
+
+
+_COHORT_EVENTS = frozenset({"WaitlistJoined"})
+"""Events of the cohort's stream about a participant: they do not make the row's
+`updated_at` / `last_position` (those of the participant's own last event)."""
 
 
 def erased_subjects(events: Sequence[RecordedEvent]) -> set[str]:
@@ -235,8 +254,9 @@ def fold(
             change = changes[participant_id] = Change()
         change.creates = change.creates or kind != "PersonalDataErased"
         _FOLD[kind](change, event, recorded)
-        change.columns[UPDATED_AT] = recorded.recorded_at
-        change.columns[LAST_POSITION] = recorded.position
+        if kind not in _COHORT_EVENTS:  # the participant's own last event
+            change.columns[UPDATED_AT] = recorded.recorded_at
+            change.columns[LAST_POSITION] = recorded.position
     return changes, shares
 
 
@@ -320,12 +340,14 @@ class ParticipantStatus(Projection):
     """rm.participants (see the read-model contract)."""
 
     name: ClassVar[str] = "participant_status"
-    version: ClassVar[int] = 3
+    version: ClassVar[int] = 4
     # 2: shares behind a hash index, identifiers in "C"; 3: `leavings`, every ParticipantLeft
-    # (a leaving ends the membership, services/membership.facts_of)
+    # (a leaving ends the membership, services/membership.facts_of); 4: `waitlist_seq` and
+    # `priority` from the cohort's WaitlistJoined (the order the cohort promotes in)
     consumes = (
-        ParticipantRegistered, ParticipantWaitlisted, ParticipantEnrolled, ParticipantLeft,
-        KpjRecorded, FunderChanged, ContributionPaid, ContributionReversed, PersonalDataErased,
+        ParticipantRegistered, ParticipantWaitlisted, WaitlistJoined, ParticipantEnrolled,
+        ParticipantLeft, KpjRecorded, FunderChanged, ContributionPaid, ContributionReversed,
+        PersonalDataErased,
     )  # fmt: skip
     tables = ("participants",)
 

@@ -101,7 +101,9 @@ def evolve(state: CohortState, event: Event) -> CohortState:
 
 
 def next_in_line(state: CohortState, policy: Policy, count: int) -> list[Waiting]:
-    """Who moves up when `count` slots free: arrival order, priority first by policy."""
+    """Who moves up when `count` slots free: arrival order (the order of the cohort's
+    WaitlistJoined), priority first by policy, with the priority each WaitlistJoined states.
+    rm.participants ranks its waiting list by the same two facts of the same events."""
     line = list(state.waitlist)
     if policy.waiting_list_priority_first:
         line.sort(key=lambda w: not w.priority)  # stable: arrival order among equals
@@ -188,10 +190,11 @@ def decide_registration(
 def decide_leaving(
     cohort_id: str, participant_id: str, reason: str, state: CohortState, policy: Policy
 ) -> list[Event]:
-    """The slot frees, and the next in line takes it."""
+    """The slot frees, and the next in line takes it, if the quota has room for them: after
+    a new budget year with a smaller quota, a leaving may only bring the members down to it."""
     _exists(state, cohort_id)
     freed = SlotFreed(cohort_id=cohort_id, participant_id=participant_id, reason=reason)
-    promoted = next_in_line(state, policy, 1)
+    promoted = next_in_line(state, policy, evolve(state, freed).free_slots)
     return [freed] + [
         PromotedFromWaitlist(cohort_id=cohort_id, participant_id=w.participant_id,
                              reason="slot_freed")

@@ -32,6 +32,9 @@ class ParticipantState(msgspec.Struct, frozen=True):
     kpj: str | None = None
     funder: str = "apbd_kabupaten"
     declared_income: int = 0
+    priority: bool = False
+    """Flagged priority at registration (e.g. extreme-poverty household): it belongs to the
+    person, so a re-join that has to wait keeps it."""
     programmes: tuple[str, ...] = ()
     left_reason: str | None = None
 
@@ -42,7 +45,7 @@ def evolve(state: ParticipantState, event: Event) -> ParticipantState:
         case ParticipantRegistered():
             return ParticipantState(
                 event.participant_id, "registered", event.cohort_id,
-                declared_income=event.declared_income,
+                declared_income=event.declared_income, priority=event.priority,
             )  # fmt: skip
         case ParticipantWaitlisted():
             return replace(state, status="waitlisted", cohort_id=event.cohort_id)
@@ -89,10 +92,28 @@ def decide_funder(command: ChangeFunder, state: ParticipantState) -> list[Event]
     ]  # fmt: skip
 
 
-def check_can_leave(participant_id: str, reason: str, state: ParticipantState) -> None:
+def check_can_leave(
+    participant_id: str, reason: str, left_on: date, today: date, state: ParticipantState
+) -> None:
+    """Only a member leaves, for a known reason, on a day of their current membership up to
+    `today` (the business date, Asia/Jakarta): a leaving is recorded once it has happened, and
+    a day before the current enrolment started belongs to no membership or to one already
+    ended (services/domain/coverage.py would end nothing, or end the new one too early)."""
     _exists(state, participant_id)
+    errors: list[FieldError] = []
     if reason not in LEAVING_REASONS:
-        raise ValidationFailed.one("reason", f"one of {', '.join(LEAVING_REASONS)}")
+        errors.append(FieldError("reason", f"one of {', '.join(LEAVING_REASONS)}"))
+    if left_on > today:
+        errors.append(FieldError("left_on", f"{left_on} is after today, {today}"))
+    elif state.status == "enrolled" and state.enrolled_on and left_on < state.enrolled_on:
+        errors.append(
+            FieldError(
+                "left_on",
+                f"{left_on} is before the current membership started on {state.enrolled_on}",
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors)
     if state.status != "enrolled":
         raise IllegalTransition("participant", state.status, "leave", "only members can leave")
 

@@ -313,7 +313,10 @@ class Registrar:
         """The participant leaves their cohort; the next in line takes the slot."""
         pstream = participant_stream(command.participant_id)
         person, pversion = await self._participants.load(self._store, pstream)
-        participants.check_can_leave(command.participant_id, command.reason, person)
+        today = business_date(self._clock())
+        participants.check_can_leave(
+            command.participant_id, command.reason, command.left_on, today, person
+        )
         left = ParticipantLeft(
             participant_id=command.participant_id, cohort_id=person.cohort_id,
             reason=command.reason, left_on=command.left_on,
@@ -333,7 +336,8 @@ class Registrar:
 
     async def rejoin(self, command: Rejoin, context: Context) -> Registration:
         """A new membership for someone whose last one ended. Who left gave their slot back and
-        must take one again (or wait for it); a lapsed member still holds theirs."""
+        must take one again (or wait for it, with the priority they registered with: it is the
+        person's, see ParticipantState.priority); a lapsed member still holds theirs."""
         pstream = participant_stream(command.participant_id)
         recorded = await self._store.read_stream(pstream)
         person = self._participants.decider.fold([r.data for r in recorded])
@@ -354,8 +358,9 @@ class Registrar:
 
         def appends(state: cohorts.CohortState, cohort_version: int) -> list[StreamAppend]:
             decision = cohorts.decide_registration(
-                person.cohort_id, command.participant_id, False, person.declared_income, state
-            )
+                person.cohort_id, command.participant_id, person.priority,
+                person.declared_income, state,
+            )  # fmt: skip
             decided[:] = [decision]
             outcome: Event = (
                 ParticipantEnrolled(participant_id=command.participant_id,

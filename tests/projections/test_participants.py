@@ -1,7 +1,8 @@
 """rm.participants driven by the real write side: rows as events state them, `standing` as of
 dates (arrears, membership ended, waiting list positions), the same history as the write
-side's services.membership.history_of, personal data erased in the live model and in a
-rebuild, and a rebuild equal to the live model whatever the page size."""
+side's services.membership.history_of, the waiting list in the order the cohort promotes,
+personal data erased in the live model and in a rebuild, and a rebuild equal to the live
+model whatever the page size."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.catalog import KpjRecorded, PersonalDataErased
+from events.catalog import (
+    KpjRecorded,
+    ParticipantWaitlisted,
+    PersonalDataErased,
+    PromotedFromWaitlist,
+    WaitlistJoined,
+)
 from events.personal import ERASED
-from events.store import Context, EventStore
+from events.store import Context, EventStore, StreamAppend
 from events.types import Event, RecordedEvent
 from projections.cohorts import CohortDashboard
 from projections.contributions import dues
@@ -32,6 +39,7 @@ from projections.participants import (
 )
 from projections.payments import Payments
 from projections.runner import ProjectionRunner
+from services.cohorts import next_in_line
 from services.commands import (
     ChangeFunder,
     LeaveCohort,
@@ -39,17 +47,18 @@ from services.commands import (
     RecordKpj,
     Rejoin,
     ReversePayment,
+    RollOverCohort,
 )
 from services.contributions import Cashier
 from services.domain.calendar import Month
 from services.domain.coverage import EndReason, MonthStatus, is_covered
 from services.domain.errors import DomainError
-from services.domain.policy import DEFAULT_POLICY
+from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.regions import default_regions
 from services.membership import history_of
 from services.personal_data import erase_subject
 from services.registration import Registrar
-from services.streams import participant_stream
+from services.streams import cohort_stream, participant_stream
 from tests.projections.conftest import catch_up, drop_store, new_store
 from tests.services.conftest import LOOKUP, TODAY, open_cohort
 from tests.services.workers import worker
@@ -466,6 +475,176 @@ async def test_standing_from_the_row_is_the_write_sides_history(
         assert found.history == history_of(events, today)
         if found.status_as_of == "left":
             assert (found.arrears_months, found.arrears_amount, found.lapses_on) == (0, 0, None)
+
+
+# -- the waiting list shown is the order the cohort promotes in ---------------------------------
+
+
+def registrar_with(store: EventStore, policy: Policy) -> Registrar:
+    return Registrar(store, LOOKUP, default_regions(), policy, clock=lambda: TODAY)
+
+
+async def register_all(registrar: Registrar, cohort_id: str, priorities: list[bool]) -> list[str]:
+    """New workers, flagged priority or not, in this order of arrival."""
+    commands = [worker(cohort_id, next(_numbers), priority=p) for p in priorities]
+    made = await registrar.register_many(commands, Context(actor="admin:dinsos"))
+    return [r.participant_id for r in made]  # type: ignore[union-attr]
+
+
+def leaving(participant_id: str, reason: str) -> LeaveCohort:
+    return LeaveCohort(participant_id=participant_id, reason=reason, left_on=date(2025, 10, 6))
+
+
+async def ranking(
+    store: EventStore, cohort_id: str, policy: Policy, flagged: dict[str, bool] | None = None
+) -> list[str]:
+    """The read model's waiting list once it has caught up: `waitlist`, and each row's
+    `waitlist_position` (what GET /participants/{id} shows) saying the same; with `flagged`
+    (who registered with priority), each waits with the priority they registered with."""
+    await project(store)
+    listed = await waitlist(store.pool, cohort_id, policy)
+    assert [n for n, _ in listed] == list(range(1, len(listed) + 1))
+    ids = [i for _, i in listed]
+    rows = await participant_rows(store.pool, ids, policy)
+    assert sorted((r["waitlist_position"], r["participant_id"]) for r in rows) == listed
+    if flagged is not None:
+        assert {r["participant_id"]: r["priority"] for r in rows} == {i: flagged[i] for i in ids}
+    return ids
+
+
+async def promotions(store: EventStore, cohort_id: str, since: int) -> list[str]:
+    """Who the cohort promoted after its first `since` events, in order."""
+    events = (await store.read_stream(cohort_stream(cohort_id)))[since:]
+    return [r.data.participant_id for r in events if isinstance(r.data, PromotedFromWaitlist)]
+
+
+async def test_a_rejoin_that_waits_with_priority_is_shown_where_it_is_promoted(
+    admin: Context, domain_store: EventStore
+) -> None:
+    """Given quota 1: P (priority) enrolled, C and D waiting; P leaves (C takes the slot) and
+    re-joins the full cohort. The waiting list shows P first, D second; when C leaves, P takes
+    the slot. Without the priority policy: D, then P, and D takes it."""
+    for priority_first in (True, False):
+        policy = Policy(version="2025.1", waiting_list_priority_first=priority_first)
+        registrar = registrar_with(domain_store, policy)
+        cohort_id = await open_cohort(registrar, admin, quota=1)
+        p, c, d = await register_all(registrar, cohort_id, [True, False, False])
+        await registrar.leave(leaving(p, "withdrawal"), admin)
+        assert (await registrar.rejoin(Rejoin(p), admin)).status == "waitlisted"
+
+        shown = await ranking(domain_store, cohort_id, policy)
+        since = len(await domain_store.read_stream(cohort_stream(cohort_id)))
+        await registrar.leave(leaving(c, "moved_away"), admin)
+
+        assert shown == ([p, d] if priority_first else [d, p])
+        assert (await row_of(domain_store, p))["priority"] is True
+        assert await promotions(domain_store, cohort_id, since) == shown[:1]
+        assert await ranking(domain_store, cohort_id, policy) == shown[1:]
+
+
+async def test_a_rejoin_recorded_without_its_priority_is_shown_as_the_cohort_ranks_it(
+    admin: Context, domain_store: EventStore
+) -> None:
+    """Before re-joins kept their priority, a re-join that waited was recorded with
+    WaitlistJoined(priority=False). Such events stay as they are: the cohort ranks that entry
+    without priority, and so does the waiting list shown (and the row's `priority`)."""
+    registrar = registrar_with(domain_store, DEFAULT_POLICY)
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    p, d = await register_all(registrar, cohort_id, [True, False])
+    await registrar.leave(leaving(p, "withdrawal"), admin)
+    person = len(await domain_store.read_stream(participant_stream(p)))
+    cohort = len(await domain_store.read_stream(cohort_stream(cohort_id)))
+    await domain_store.append_many(  # as the registrar appended a re-join that waited then
+        [
+            StreamAppend(participant_stream(p),
+                         [ParticipantWaitlisted(participant_id=p, cohort_id=cohort_id)], person),
+            StreamAppend(cohort_stream(cohort_id),
+                         [WaitlistJoined(cohort_id=cohort_id, participant_id=p, priority=False,
+                                         declared_income=1_000_000)], cohort),
+        ],
+        context=admin,
+    )  # fmt: skip
+    late = (await registrar.register(worker(cohort_id, next(_numbers)), admin)).participant_id
+
+    state = await registrar.cohort(cohort_id)
+    line = [w.participant_id for w in next_in_line(state, DEFAULT_POLICY, len(state.waitlist))]
+
+    assert line == [p, late] and await ranking(domain_store, cohort_id, DEFAULT_POLICY) == line
+    assert (await row_of(domain_store, p))["priority"] is False
+    assert d not in line  # D took P's slot when P left
+
+
+_REGISTER = st.tuples(st.just("register"), st.booleans())  # flagged priority or not
+_LEAVE_ONE = st.tuples(
+    st.just("leave"), st.integers(0, 50),  # which member
+    st.sampled_from(["withdrawal", "moved_away", "formal_employee", "death"]),
+)  # fmt: skip
+_REJOIN_ONE = st.tuples(st.just("rejoin"), st.integers(0, 50))  # which of those who left alive
+_NEW_YEAR = st.tuples(st.just("new_year"), st.integers(1, 4))  # its quota, smaller or larger
+_LINE_STEPS = st.lists(
+    st.one_of(_REGISTER, _REGISTER, _LEAVE_ONE, _LEAVE_ONE, _REJOIN_ONE, _REJOIN_ONE, _NEW_YEAR),
+    min_size=1, max_size=16,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    crowd=st.lists(st.booleans(), min_size=1, max_size=6),
+    steps=_LINE_STEPS,
+    priority_first=st.booleans(),
+)
+async def test_the_cohort_promotes_in_the_order_the_waiting_list_shows(
+    domain_store: EventStore, crowd: list[bool], steps: list[Any], priority_first: bool
+) -> None:
+    """Whatever registrations (with priority or not), re-joins, leavings and new budget years
+    came after a first crowd registered (quota 1: the others wait), under either policy
+    setting: each promotion takes the head of the waiting list the
+    read model showed just before, never past the quota, and at the end the cohort's whole
+    line of promotion is the list shown; everyone waits with the priority they registered
+    with, re-joins too. (A leaving picks one of the members, a re-join one
+    of those who left alive: the steps the registrar refuses are tested elsewhere.)"""
+    admin = Context(actor="admin:dinsos")
+    policy = Policy(version="2025.1", waiting_list_priority_first=priority_first)
+    registrar = registrar_with(domain_store, policy)
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    gone: list[str] = []  # left, alive, not back
+    flagged: dict[str, bool] = {}  # who registered with priority
+    year = 2025
+    for step in [("register", priority) for priority in crowd] + steps:
+        if step[0] == "register":
+            command = worker(cohort_id, next(_numbers), priority=step[1])
+            flagged[(await registrar.register(command, admin)).participant_id] = step[1]
+            continue
+        if step[0] == "rejoin":
+            if gone:
+                await registrar.rejoin(Rejoin(gone.pop(step[1] % len(gone))), admin)
+            continue  # a re-join promotes nobody: it takes a free slot or waits
+        members = list((await registrar.cohort(cohort_id)).members)
+        if step[0] == "leave" and not members:
+            continue
+        shown = await ranking(domain_store, cohort_id, policy, flagged)
+        since = len(await domain_store.read_stream(cohort_stream(cohort_id)))
+        if step[0] == "leave":
+            who, reason = members[step[1] % len(members)], step[2]
+            await registrar.leave(leaving(who, reason), admin)
+            gone += [who] if reason != "death" else []
+        else:
+            year += 1
+            await registrar.administer(RollOverCohort(
+                cohort_id=cohort_id, budget_year=year, quota=step[1],
+                coverage_start=date(year, 1, 1), coverage_end=date(year, 12, 31),
+                budget_allocation=step[1] * 12 * 16_800,
+            ), admin)  # fmt: skip
+        promoted = await promotions(domain_store, cohort_id, since)
+        assert promoted == shown[: len(promoted)]
+        if promoted:
+            cohort = await registrar.cohort(cohort_id)
+            assert cohort.enrolled <= cohort.quota
+    state = await registrar.cohort(cohort_id)
+    line = [w.participant_id for w in next_in_line(state, policy, len(state.waitlist))]
+    assert line == await ranking(domain_store, cohort_id, policy, flagged)
 
 
 # -- a rebuild, whatever its page size, equals the live model ------------------------------------

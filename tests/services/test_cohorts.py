@@ -132,6 +132,41 @@ def test_a_new_budget_year_promotes_as_many_as_the_new_quota_allows() -> None:
         cohorts.decide_admin(command, cohorts.evolve(state, events[0]), POLICY)
 
 
+def test_a_leaving_under_a_smaller_new_quota_promotes_nobody_until_there_is_room() -> None:
+    """Quota 3, all taken, two waiting; the new budget year funds 2. A leaving brings the
+    members down to the new quota and frees no slot for the waiting list; the next does."""
+    three = CohortCreated(**{**{f: getattr(CREATED, f) for f in CREATED.__struct_fields__},
+                             "quota": 3})  # fmt: skip
+    state = given_(three, OPENED, taken("a"), taken("b"), taken("e"), waiting("c", False),
+                   waiting("d", True))  # fmt: skip
+    smaller = CohortRolledOver(
+        cohort_id="kph", budget_year=2026, quota=2, coverage_start=date(2026, 1, 1),
+        coverage_end=date(2026, 12, 31), budget_allocation=403_200, policy_version="2025.1",
+    )  # fmt: skip
+    state = cohorts.evolve(state, smaller)
+
+    first = cohorts.decide_leaving("kph", "a", "withdrawal", state, POLICY)
+    state = cohorts.evolve(state, first[0])
+    second = cohorts.decide_leaving("kph", "b", "withdrawal", state, POLICY)
+
+    assert first == [SlotFreed(cohort_id="kph", participant_id="a", reason="withdrawal")]
+    assert [type(e) for e in second] == [SlotFreed, PromotedFromWaitlist]
+    assert second[1].participant_id == "d"  # type: ignore[attr-defined]
+
+
+def test_a_rejoin_waits_with_the_priority_it_is_given_and_goes_first_by_policy() -> None:
+    """The cohort ranks a re-join as any registration: by the priority its WaitlistJoined
+    states (the registrar gives the one the person registered with), then by arrival."""
+    state = given_(CREATED, OPENED, taken("a"), taken("b"), waiting("c", False))
+    rejoined = cohorts.decide_registration("kph", "p", True, 1_000_000, state)
+    state = cohorts.evolve(state, rejoined)
+
+    assert rejoined == waiting("p", True)
+    assert [w.participant_id for w in cohorts.next_in_line(state, POLICY, 2)] == ["p", "c"]
+    by_arrival = Policy(version="t", waiting_list_priority_first=False)
+    assert [w.participant_id for w in cohorts.next_in_line(state, by_arrival, 2)] == ["c", "p"]
+
+
 @given(st.lists(st.tuples(st.sampled_from(["register", "leave"]), st.booleans()), max_size=60),
        st.integers(1, 8))  # fmt: skip
 def test_the_quota_is_never_exceeded(steps: list[tuple[str, bool]], quota: int) -> None:

@@ -9,7 +9,13 @@ from uuid import uuid4
 import msgspec
 import pytest
 
-from events.catalog import ParticipantEnrolled, ParticipantRegistered, SlotTaken, WaitlistJoined
+from events.catalog import (
+    ParticipantEnrolled,
+    ParticipantRegistered,
+    PromotedFromWaitlist,
+    SlotTaken,
+    WaitlistJoined,
+)
 from events.store import Context, EventStore
 from services.commands import (
     ChangeFunder,
@@ -21,12 +27,12 @@ from services.commands import (
 )
 from services.domain.calendar import Month
 from services.domain.errors import Duplicate, IllegalTransition, NotFound, ValidationFailed
-from services.domain.policy import DEFAULT_POLICY
+from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.regions import default_regions
 from services.membership import history
 from services.registration import Registrar
 from services.streams import cohort_stream, participant_stream
-from tests.services.conftest import LOOKUP, make_registrar, open_cohort
+from tests.services.conftest import LOOKUP, TODAY, make_registrar, open_cohort
 from tests.services.workers import worker
 
 
@@ -198,6 +204,39 @@ async def test_rejoining_after_a_lapse_or_leaving(
     assert months is not None and len(months.periods) == 2
     assert months.periods[-1].start_month == Month(2026, 6)  # from zero again
     assert (await later.cohort(cohort_id)).enrolled == 2
+
+
+@pytest.mark.parametrize("priority_first", [True, False])
+async def test_a_rejoin_that_waits_keeps_the_priority_it_registered_with(
+    admin: Context, domain_store: EventStore, priority_first: bool
+) -> None:
+    """Given quota 1: P (flagged priority) enrolled, C and D waiting. P leaves (C takes the
+    slot) and re-joins the full cohort: P waits, with the priority they registered with.
+    When C leaves, P goes ahead of D, who arrived earlier: by policy. Without the policy, D."""
+    policy = Policy(version="2025.1", waiting_list_priority_first=priority_first)
+    registrar = Registrar(domain_store, LOOKUP, default_regions(), policy, clock=lambda: TODAY)
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    base = 800_100 if priority_first else 800_110
+    made = [await registrar.register(worker(cohort_id, base + n, priority=n == 0), admin)
+            for n in range(3)]  # fmt: skip
+    p, c, d = [m.participant_id for m in made]
+    await registrar.leave(
+        LeaveCohort(participant_id=p, reason="withdrawal", left_on=date(2025, 10, 6)), admin
+    )
+
+    back = await registrar.rejoin(Rejoin(p), admin)
+    await registrar.leave(
+        LeaveCohort(participant_id=c, reason="moved_away", left_on=date(2025, 10, 6)), admin
+    )
+
+    assert back.status == "waitlisted"
+    cohort = [r.data for r in await domain_store.read_stream(cohort_stream(cohort_id))]
+    (rejoined,) = [e for e in cohort if isinstance(e, WaitlistJoined) and e.participant_id == p]
+    assert rejoined.priority is True
+    promoted = [e.participant_id for e in cohort if isinstance(e, PromotedFromWaitlist)]
+    assert promoted == ([c, p] if priority_first else [c, d])
+    waiting = [w.participant_id for w in (await registrar.cohort(cohort_id)).waitlist]
+    assert waiting == ([d] if priority_first else [p])
 
 
 async def test_the_dead_do_not_rejoin_and_the_funder_can_change(
