@@ -457,6 +457,10 @@ _REASONS = _catalog(
         # participants (services/participants.py, services/registration.py, services/domain/)
         (r"they have left", "peserta sudah keluar"),
         (r"only members can leave", "hanya peserta aktif yang dapat keluar"),
+        (r"(?P<when>\S+) is after today, (?P<when2>\S+)",
+         "{when} sesudah hari ini ({when2}): tanggal keluar tidak boleh di masa depan"),
+        (r"(?P<when>\S+) is before the current membership started on (?P<when2>\S+)",
+         "{when} lebih awal dari awal kepesertaan yang sekarang ({when2})"),
         (r"they have died", "peserta sudah meninggal dunia"),
         (r"their membership is still running", "kepesertaannya masih berjalan"),
         (r"they never joined", "peserta belum pernah menjadi anggota"),

@@ -105,7 +105,7 @@ async def test_the_dashboard_follows_slots_the_waiting_list_and_payments(
         ("2025-10", 33_600, 2), ("2025-11", 33_600, 2), ("2025-12", 16_800, 1)
     ]  # fmt: skip
 
-    await registrar.leave(
+    await registrar_on(domain_store, date(2025, 11, 1)).leave(
         LeaveCohort(participant_id=first, reason="moved_away", left_on=date(2025, 11, 1)), admin
     )
     await registrar.administer(CloseCohort(cohort_id, "anggaran habis"), admin)

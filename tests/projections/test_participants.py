@@ -226,7 +226,7 @@ async def test_the_waiting_list_moves_up_and_leavers_and_the_dead_are_shown(
     found = standing(row, date(2025, 10, 20))
     assert (found.status_as_of, found.waitlist_position, found.history) == ("waitlisted", 3, None)
 
-    await registrar.leave(
+    await registrar_on(domain_store, date(2025, 10, 20)).leave(
         LeaveCohort(participant_id=ids["A"], reason="withdrawal", left_on=date(2025, 10, 20)),
         admin,
     )
@@ -247,7 +247,7 @@ async def test_the_waiting_list_moves_up_and_leavers_and_the_dead_are_shown(
     assert gone is not None and gone.arrears_months == 0  # nor does the write side say so
     assert gone.periods[0].end_reason is EndReason.WITHDRAWAL
 
-    await registrar.leave(
+    await registrar_on(domain_store, date(2025, 11, 3)).leave(
         LeaveCohort(participant_id=ids["C"], reason="death", left_on=date(2025, 11, 3)), admin
     )
     await registrar_on(domain_store, date(2025, 11, 10)).rejoin(Rejoin(ids["A"]), admin)
@@ -276,7 +276,7 @@ async def test_who_left_and_came_back_has_both_memberships_on_both_sides(
     await Cashier(domain_store, registrar, DEFAULT_POLICY).pay(
         sponsor_pays(cohort_id, months, 6 * 16_800, OCT_10), admin
     )
-    await registrar.leave(
+    await registrar_on(domain_store, date(2025, 11, 20)).leave(
         LeaveCohort(participant_id=member, reason="withdrawal", left_on=date(2025, 11, 20)), admin
     )
     back = await registrar_on(domain_store, date(2026, 2, 2)).rejoin(Rejoin(member), admin)
@@ -455,9 +455,10 @@ async def test_standing_from_the_row_is_the_write_sides_history(
                 paid.append(command.reference)
             elif step[0] == "leave":
                 _, reason, day = step
-                left_on = october + timedelta(days=day)
-                await registrar.leave(LeaveCohort(participant_id=member, reason=reason,
-                                                  left_on=left_on), admin)  # fmt: skip
+                left_on = october + timedelta(days=day)  # recorded that day
+                await registrar_on(domain_store, left_on).leave(
+                    LeaveCohort(participant_id=member, reason=reason, left_on=left_on), admin
+                )
             elif step[0] == "rejoin":
                 day = october + timedelta(days=step[1])
                 await registrar_on(domain_store, day).rejoin(Rejoin(member), admin)
@@ -480,8 +481,10 @@ async def test_standing_from_the_row_is_the_write_sides_history(
 # -- the waiting list shown is the order the cohort promotes in ---------------------------------
 
 
-def registrar_with(store: EventStore, policy: Policy) -> Registrar:
-    return Registrar(store, LOOKUP, default_regions(), policy, clock=lambda: TODAY)
+def registrar_with(store: EventStore, policy: Policy, day: date | None = None) -> Registrar:
+    """A registrar under `policy` whose clock says TODAY, or 10:00 WIB on `day`."""
+    now = TODAY if day is None else datetime(day.year, day.month, day.day, 3, 0, tzinfo=UTC)
+    return Registrar(store, LOOKUP, default_regions(), policy, clock=lambda: now)
 
 
 async def register_all(registrar: Registrar, cohort_id: str, priorities: list[bool]) -> list[str]:
@@ -491,8 +494,10 @@ async def register_all(registrar: Registrar, cohort_id: str, priorities: list[bo
     return [r.participant_id for r in made]  # type: ignore[union-attr]
 
 
-def leaving(participant_id: str, reason: str) -> LeaveCohort:
-    return LeaveCohort(participant_id=participant_id, reason=reason, left_on=date(2025, 10, 6))
+def leaving(participant_id: str, reason: str, on: date | None = None) -> LeaveCohort:
+    """Leaving on `on`, by default the day of TODAY."""
+    return LeaveCohort(participant_id=participant_id, reason=reason,
+                       left_on=on or TODAY.date())  # fmt: skip
 
 
 async def ranking(
@@ -628,7 +633,10 @@ async def test_the_cohort_promotes_in_the_order_the_waiting_list_shows(
         since = len(await domain_store.read_stream(cohort_stream(cohort_id)))
         if step[0] == "leave":
             who, reason = members[step[1] % len(members)], step[2]
-            await registrar.leave(leaving(who, reason), admin)
+            # on the day the membership starts at the earliest (a promotion into a new budget
+            # year starts it then), recorded that day: a leaving is never dated before it
+            on = max(TODAY.date(), (await registrar.participant(who)).enrolled_on or TODAY.date())
+            await registrar_with(domain_store, policy, on).leave(leaving(who, reason, on), admin)
             gone += [who] if reason != "death" else []
         else:
             year += 1
@@ -690,12 +698,12 @@ async def live_scenario(store: EventStore) -> dict[str, list[Any]]:
         lambda: registrar.record_kpj(RecordKpj(ids[0], "25012345678"), admin),
         lambda: registrar.change_funder(ChangeFunder(ids[1], "mandiri", "2026-01"), admin),
         lambda: cashier.pay(self_pays(ids[1], ["2026-01"], 16_800, OCT_10), admin),
-        lambda: registrar.leave(
+        lambda: registrar_on(store, date(2025, 10, 20)).leave(
             LeaveCohort(participant_id=ids[0], reason="withdrawal", left_on=date(2025, 10, 20)),
             admin,
         ),
         lambda: cashier.reverse(ReversePayment(block.reference, "dana dikembalikan"), admin),
-        lambda: registrar.leave(
+        lambda: registrar_on(store, date(2025, 11, 3)).leave(
             LeaveCohort(participant_id=ids[2], reason="death", left_on=date(2025, 11, 3)), admin
         ),
         lambda: erase_subject(store, ids[2], "ahli waris meminta", admin),

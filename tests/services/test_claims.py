@@ -53,6 +53,7 @@ from services.registration import Registrar
 from services.streams import death_stream
 from tests.services.conftest import make_registrar, open_cohort
 from tests.services.test_contributions import PAID_AT, block
+from tests.services.test_registration import registrar_on
 from tests.services.workers import worker
 
 ANI, BUDI = Context(actor="officer:ani"), Context(actor="officer:budi")
@@ -191,8 +192,9 @@ async def test_a_jkm_claim_under_three_months_pays_the_funeral_only(
     registrar: Registrar, admin: Context, domain_store: EventStore
 ) -> None:
     member, _ = await paid_member(registrar, domain_store, admin)
-    await registrar.leave(LeaveCohort(participant_id=member, reason="death",
-                                      left_on=date(2025, 11, 25)), admin)  # fmt: skip
+    await registrar_on(domain_store, date(2025, 11, 25)).leave(
+        LeaveCohort(participant_id=member, reason="death", left_on=date(2025, 11, 25)), admin
+    )
     desk = desk_for(domain_store, registrar)
     await desk.file_death_claim(FileDeathClaim(participant_id=member, died_on=date(2025, 11, 25)),
                                 ANI)  # fmt: skip
@@ -422,8 +424,10 @@ async def test_a_decision_never_depends_on_events_recorded_after_it(
                 ReversePayment(reference, "bounced"), admin
             )
         elif what == "leave":
-            await registrar.leave(LeaveCohort(participant_id=member, reason="withdrawal",
-                                              left_on=date(2025, 11, 1)), admin)  # fmt: skip
+            await registrar_on(domain_store, date(2025, 11, 1)).leave(
+                LeaveCohort(participant_id=member, reason="withdrawal", left_on=date(2025, 11, 1)),
+                admin,
+            )
         elif what == "kpj":
             await registrar.record_kpj(RecordKpj(member, "12345678901"), admin)
         elif "leave" not in later:  # a worker paying January for themself

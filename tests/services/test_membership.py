@@ -55,8 +55,8 @@ async def test_leaving_ends_coverage_and_what_is_owed_and_a_rejoin_starts_again(
     member = (await registrar.register(worker(cohort_id, 600_100), admin)).participant_id
     cashier = Cashier(domain_store, registrar, DEFAULT_POLICY)
     await cashier.pay(block(cohort_id, 3 * 16_800, "BPD-LEAVE-1"), admin)
-    # when they become a formal employee on 20 November,
-    await registrar.leave(
+    # when they become a formal employee on 20 November (recorded that day),
+    await registrar_on(domain_store, date(2025, 11, 20)).leave(
         LeaveCohort(participant_id=member, reason="formal_employee", left_on=date(2025, 11, 20)),
         admin,
     )

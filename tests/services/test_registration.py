@@ -114,7 +114,7 @@ async def test_leaving_frees_the_slot_for_the_next_in_line(
     waiting = await registrar.register(worker(cohort_id, 11), admin)
     assert waiting.status == "waitlisted"
 
-    await registrar.leave(
+    await registrar_on(domain_store, date(2025, 11, 2)).leave(
         LeaveCohort(
             participant_id=member.participant_id, reason="death", left_on=date(2025, 11, 2)
         ),
@@ -190,7 +190,7 @@ async def test_rejoining_after_a_lapse_or_leaving(
     left = (await registrar.register(worker(cohort_id, 800_001), admin)).participant_id
     with pytest.raises(IllegalTransition, match="still running"):
         await registrar.rejoin(Rejoin(lapsed), admin)  # nothing unpaid long enough yet
-    await registrar.leave(
+    await registrar_on(domain_store, date(2025, 11, 1)).leave(
         LeaveCohort(participant_id=left, reason="moved_away", left_on=date(2025, 11, 1)), admin
     )
     waiting = await registrar.register(worker(cohort_id, 800_002), admin)  # takes the slot
@@ -240,14 +240,14 @@ async def test_a_rejoin_that_waits_keeps_the_priority_it_registered_with(
 
 
 async def test_the_dead_do_not_rejoin_and_the_funder_can_change(
-    registrar: Registrar, admin: Context
+    registrar: Registrar, admin: Context, domain_store: EventStore
 ) -> None:
     cohort_id = await open_cohort(registrar, admin, quota=2)
     member = (await registrar.register(worker(cohort_id, 800_010), admin)).participant_id
     other = (await registrar.register(worker(cohort_id, 800_011), admin)).participant_id
 
     await registrar.change_funder(ChangeFunder(member, "mandiri", "2026-01"), admin)
-    await registrar.leave(
+    await registrar_on(domain_store, date(2025, 12, 1)).leave(
         LeaveCohort(participant_id=other, reason="death", left_on=date(2025, 12, 1)), admin
     )
 

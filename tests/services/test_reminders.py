@@ -41,6 +41,7 @@ from services.personal_data import erase_subject
 from services.registration import Registrar
 from services.reminders import reminder_stream, send_due_reminders
 from tests.services.conftest import cohort_command, make_registrar
+from tests.services.test_registration import registrar_on
 from tests.services.workers import worker
 
 TODAY = date(2026, 1, 20)  # January is past its due date (Thursday the 15th) and unpaid
@@ -406,9 +407,9 @@ async def test_a_reminder_no_longer_due_is_given_up_not_sent(world: World) -> No
 
 
 async def leave(world: World, participant_id: str, reason: str) -> None:
-    """The participant left on 10 January 2026, before today's run."""
+    """The participant left on 10 January 2026 (recorded that day), before today's run."""
     command = LeaveCohort(participant_id=participant_id, reason=reason, left_on=date(2026, 1, 10))
-    await world.registrar.leave(command, ADMIN)
+    await registrar_on(world.store, date(2026, 1, 10)).leave(command, ADMIN)
 
 
 async def test_who_has_left_is_not_reminded_nor_counted_in_the_sponsors_arrears(

@@ -11,6 +11,7 @@ from services.personal_data import erase_subject
 from services.registration import Registrar
 from services.retention import due_for_erasure
 from tests.services.conftest import open_cohort
+from tests.services.test_registration import registrar_on
 from tests.services.workers import worker
 
 
@@ -20,7 +21,7 @@ async def test_left_and_lapsed_members_become_due_after_the_retention_years(
     cohort_id = await open_cohort(registrar, admin, quota=3)
     left = (await registrar.register(worker(cohort_id, 700_000), admin)).participant_id
     lapsed = (await registrar.register(worker(cohort_id, 700_001), admin)).participant_id
-    await registrar.leave(
+    await registrar_on(domain_store, date(2025, 11, 2)).leave(
         LeaveCohort(participant_id=left, reason="withdrawal", left_on=date(2025, 11, 2)), admin
     )
 
