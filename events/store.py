@@ -766,7 +766,7 @@ class EventStore:
         the struct (its plan says which: nothing else is touched). One that needs upcasting is
         opened in its JSON text first, so that upcasters see the values."""
         with _gc_paused():
-            events = self._decode_rows(rows, opening=self.keyring is not None)
+            events, deferred = self._decode_rows(rows, opening=self.keyring is not None)
         if self.keyring is None:
             return events  # type: ignore[return-value]
         # Only events of types with personal fields (or set aside to be upcast) can hold sealed
@@ -776,7 +776,7 @@ class EventStore:
             n
             for n, (r, record) in enumerate(zip(rows, events, strict=True))
             if record is None or r[4] in personal_types
-        ] if personal_types or None in events else []  # fmt: skip
+        ] if personal_types or deferred else []  # fmt: skip
         if not sealed:
             return events  # type: ignore[return-value]
         subjects: set[str] = set()
@@ -813,24 +813,25 @@ class EventStore:
 
     def _decode_rows(
         self, rows: list[asyncpg.Record], *, opening: bool
-    ) -> list[RecordedEvent | None]:
+    ) -> tuple[list[RecordedEvent | None], bool]:
         """One pass, no await. Each payload is decoded on its own: joining a page into one JSON
         array costs three page-sized buffers (fresh memory, page faults) and saves nothing.
 
-        With `opening`, a sealed payload that needs upcasting is left out (None), to be opened
-        before it is decoded."""
+        With `opening`, a sealed payload that needs upcasting is left out (None, and the flag
+        returned with the list says there are such), to be opened before it is decoded."""
         known = self._decoders
         try:  # the common case, as one comprehension
             return [
                 RecordedEvent(p, s, v, e, t, sv, known[t, sv].decode(pl), o, r, a, c, ca, i, h, ph)
                 for p, s, v, e, t, sv, pl, o, r, a, c, ca, i, h, ph in rows
-            ]  # fmt: skip
+            ], False  # fmt: skip
         except (KeyError, msgspec.DecodeError, msgspec.ValidationError):
             pass  # a type not seen yet, an older version, or a payload that does not decode
         decoders: dict[str, tuple[int, msgspec.json.Decoder[Any] | None]] = {}
         current = self.registry.current_decoder
         events: list[RecordedEvent | None] = []
         add = events.append
+        deferred = False
         for r in rows:
             (position, stream_id, version, event_id, event_type, schema_version, payload,
              occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key,
@@ -845,6 +846,7 @@ class EventStore:
             if decoder is None:
                 if opening and personal.is_sealed(payload):
                     add(None)
+                    deferred = True
                 else:
                     add(self._record(r, {}))
                 continue
@@ -859,7 +861,7 @@ class EventStore:
                 occurred_at, recorded_at, actor, correlation_id, causation_id, idempotency_key,
                 hash_, prev_hash,
             ))  # fmt: skip
-        return events
+        return events, deferred
 
     def _record(self, r: asyncpg.Record, keys: dict[str, bytes | None]) -> RecordedEvent:
         """One row decoded through the registry (upcasters, errors naming the event), its
