@@ -314,10 +314,18 @@ class _Batcher:
         """A slot is free. It is kept for the next batch, which goes once the callers just
         answered have run on (and, as often as not, appended again) so that it takes them
         too; they wait for it rather than take the slot one by one."""
-        asyncio.get_running_loop().call_soon(self._next)
+        asyncio.get_running_loop().call_soon(self._next, True)
 
-    def _next(self) -> None:
-        """Send every waiting append, one per stream, as one batch in the slot just freed."""
+    def _next(self, first: bool = False) -> None:
+        """Send every waiting append, one per stream, as one batch in the slot just freed.
+
+        Appends that waited behind one to the same stream, which has just landed, are bound to
+        conflict: they fail first, and the batch waits one more turn of the loop for their
+        callers, who as often as not retry at once, so that it takes the retries too rather
+        than leave them a whole batch behind."""
+        if first and self._fail_stale():
+            asyncio.get_running_loop().call_soon(self._next)
+            return
         self._busy -= 1
         if not self._waiting or self._busy >= self._limit:
             return
@@ -345,6 +353,17 @@ class _Batcher:
         task = asyncio.get_running_loop().create_task(self._run(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _fail_stale(self) -> bool:
+        """Fail the waiting appends that expect a version older than one landed meanwhile."""
+        failed = False
+        for pending in self._waiting:
+            if not pending.done.done():
+                conflict = self._store._heads.stale(pending.item)
+                if conflict is not None:
+                    pending.done.set_exception(conflict)
+                    failed = True
+        return failed
 
     async def _run(self, batch: list[_Pending]) -> None:
         now = datetime.now(UTC)
