@@ -30,6 +30,7 @@ async def test_it_reports_every_figure_and_leaves_no_database_behind(
     for name in ("append_single_w16_sealed", "read_all_sealed"):
         sealed = figures[name]
         assert sealed["value"] > 0 and sealed["baseline"] > 0 and sealed["target"] is None
-    assert figures["seal_cost_append_us"]["unit"] == "us/event"
-    assert figures["seal_cost_read_us"]["value"] > 0  # opening four values is never free
+    for name in ("seal_cost_append_us", "seal_cost_read_us"):  # differences of noisy rates:
+        assert figures[name]["unit"] == "us/event"  # at this length, any sign
+        assert figures[name]["baseline"] is None and figures[name]["target"] is None
     assert await _bench_databases(database_url) == before
