@@ -45,57 +45,44 @@ class PersonalDataError(Exception):
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """Where the personal values of one struct type are, and whose they are.
+class Plan:
+    """Where the personal values of one struct type are, and whose they are. Each field by its
+    attribute name (in the decoded struct) and its encoded name (in the JSON)."""
 
-    Fields by their encoded names (for JSON) and, in the same order, their attribute names
-    (for the decoded struct)."""
-
-    subject_field: str | None
-    personal: tuple[str, ...]  # encoded names of personal string fields
-    nested: tuple[tuple[str, _Plan], ...]  # struct-valued fields (or lists of them)
-    subject_attr: str | None = None
-    personal_attrs: tuple[str, ...] = ()
-    nested_attrs: tuple[str, ...] = ()
+    subject: str | None  # the attribute holding the data subject's id
+    personal: tuple[tuple[str, str], ...]  # (attribute, encoded name) of personal strings
+    nested: tuple[tuple[str, str, Plan], ...]  # (attribute, encoded name, plan) of structs
 
 
-_plans: dict[type, _Plan | None] = {}
+_plans: dict[type, Plan | None] = {}
 
 
-def plan_for(cls: type[msgspec.Struct]) -> _Plan | None:
+def plan_for(cls: type[msgspec.Struct]) -> Plan | None:
     """The sealing plan of a struct type; None when it holds no personal data."""
     if cls not in _plans:
         _plans[cls] = _build_plan(mi.type_info(cls))  # type: ignore[arg-type]
     return _plans[cls]
 
 
-def _build_plan(info: mi.StructType) -> _Plan | None:
-    personal: list[mi.Field] = []
-    nested: list[tuple[mi.Field, _Plan]] = []
+def _build_plan(info: mi.StructType) -> Plan | None:
+    personal: list[tuple[str, str]] = []
+    nested: list[tuple[str, str, Plan]] = []
     for field in info.fields:
         if _is_personal(field.type):
-            personal.append(field)
+            personal.append((field.name, field.encode_name))
         elif (inner := _struct_in(field.type)) is not None and (sub := _build_plan(inner)):
-            nested.append((field, sub))
+            nested.append((field.name, field.encode_name, sub))
     if not personal and not nested:
         return None
     subject = getattr(info.cls, "__subject__", None)
     if personal and subject is None:
         raise PersonalDataError(
-            f"{info.cls.__name__} has personal fields {[f.name for f in personal]} but no "
+            f"{info.cls.__name__} has personal fields {[name for name, _ in personal]} but no "
             "__subject__ naming the field that holds the data subject's id"
         )
-    by_name = {f.name: f for f in info.fields}
-    if subject is not None and subject not in by_name:
+    if subject is not None and subject not in {f.name for f in info.fields}:
         raise PersonalDataError(f"{info.cls.__name__}.__subject__ names no field: {subject!r}")
-    return _Plan(
-        subject_field=by_name[subject].encode_name if subject is not None else None,
-        personal=tuple(f.encode_name for f in personal),
-        nested=tuple((f.encode_name, sub) for f, sub in nested),
-        subject_attr=subject,
-        personal_attrs=tuple(f.name for f in personal),
-        nested_attrs=tuple(f.name for f, _ in nested),
-    )
+    return Plan(subject, tuple(personal), tuple(nested))
 
 
 def _is_personal(t: mi.Type) -> bool:
@@ -123,7 +110,7 @@ def _struct_in(t: mi.Type) -> mi.StructType | None:
 
 def _replaced(
     obj: msgspec.Struct,
-    plan: _Plan,
+    plan: Plan,
     change: Callable[[str, str | None], str],
     subject: str | None = None,
     *,
@@ -132,10 +119,10 @@ def _replaced(
     """The struct with `change(value, subject)` applied to each personal value (depth first);
     the very same object when nothing changes. Without `by_subject`, subjects are not looked
     up (`change` gets None): a sealed value names its own."""
-    if by_subject and plan.subject_attr is not None:
-        subject = str(getattr(obj, plan.subject_attr) or "") or None
+    if by_subject and plan.subject is not None:
+        subject = str(getattr(obj, plan.subject) or "") or None
     changes: dict[str, Any] = {}
-    for attr in plan.personal_attrs:
+    for attr, _ in plan.personal:
         value = getattr(obj, attr)
         if value is not None:
             if by_subject and subject is None:
@@ -143,7 +130,7 @@ def _replaced(
             new = change(value, subject)
             if new is not value:
                 changes[attr] = new
-    for attr, (_, sub) in zip(plan.nested_attrs, plan.nested, strict=True):
+    for attr, _, sub in plan.nested:
         value = getattr(obj, attr)
         if value is None:
             continue
@@ -209,19 +196,13 @@ def sealed_subjects_of(event: msgspec.Struct, into: set[str]) -> None:
     plan = plan_for(type(event))
     if plan is None:
         return
-    if plan.nested:
 
-        def note(value: str, _: str | None) -> str:
-            if (parts := _sealed_parts(value)) is not None:
-                into.add(parts[1])
-            return value
-
-        _replaced(event, plan, note, by_subject=False)
-        return
-    for attr in plan.personal_attrs:  # the common flat case, without the walk's indirections
-        value = getattr(event, attr)
-        if value is not None and (parts := _sealed_parts(value)) is not None:
+    def note(value: str, _: str | None) -> str:
+        if (parts := _sealed_parts(value)) is not None:
             into.add(parts[1])
+        return value
+
+    _replaced(event, plan, note, by_subject=False)
 
 
 class Opener:
@@ -242,14 +223,7 @@ class Opener:
         plan = plan_for(type(event))
         if plan is None:
             return event
-        if plan.nested:
-            return _replaced(event, plan, self._value, by_subject=False)  # type: ignore[no-any-return]
-        changes = {}  # the common flat case, without the walk's indirections
-        for attr in plan.personal_attrs:
-            value = getattr(event, attr)
-            if value is not None and value.startswith(_PREFIX):
-                changes[attr] = self._value(value, None)
-        return msgspec.structs.replace(event, **changes) if changes else event
+        return _replaced(event, plan, self._value, by_subject=False)  # type: ignore[no-any-return]
 
     def _value(self, value: str, _: str | None) -> str:
         parts = _sealed_parts(value)

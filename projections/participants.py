@@ -87,7 +87,7 @@ SHARES = ("participant_id", "position", "reference", "payer", "months", "amount"
 
 _plan = plan_for(ParticipantRegistered)
 assert _plan is not None
-PERSONAL_COLUMNS = tuple(FACTS.index(name) for name in _plan.personal)
+PERSONAL_COLUMNS = tuple(FACTS.index(name) for name, _ in _plan.personal)
 """The sealed fields of ParticipantRegistered: what an erasure overwrites with ERASED."""
 
 SPONSOR = "sponsor"

@@ -17,7 +17,7 @@ from typing import Any, overload
 
 import msgspec
 
-from events.personal import ERASED, _Plan, plan_for
+from events.personal import ERASED, Plan, plan_for
 
 
 class Role(StrEnum):
@@ -221,17 +221,17 @@ def masked_data(cls: type[msgspec.Struct], data: dict[str, Any]) -> dict[str, An
     return data
 
 
-def _mask_encoded(data: Any, plan: _Plan) -> None:
+def _mask_encoded(data: Any, plan: Plan) -> None:
     if isinstance(data, list):
         for item in data:
             _mask_encoded(item, plan)
         return
     if not isinstance(data, dict):
         return
-    for name in plan.personal:
+    for _, name in plan.personal:
         if isinstance(value := data.get(name), str):
             data[name] = masked(name, value)
-    for name, nested in plan.nested:
+    for _, name, nested in plan.nested:
         _mask_encoded(data.get(name), nested)
 
 

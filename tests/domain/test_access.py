@@ -17,7 +17,7 @@ from events.catalog import (
     Witness,
     registry,
 )
-from events.personal import ERASED, _Plan, plan_for
+from events.personal import ERASED, Plan, plan_for
 from services.access import (
     BIRTH_DATE_MASK,
     HIDDEN,
@@ -175,8 +175,10 @@ def test_masking_never_shows_the_middle_nor_more_than_half(
 # --- one way to mask every personal field ---------------------------------------------------
 
 
-def _personal_fields(plan: _Plan) -> set[str]:
-    return set(plan.personal).union(*(_personal_fields(sub) for _, sub in plan.nested))
+def _personal_fields(plan: Plan) -> set[str]:
+    return {name for _, name in plan.personal}.union(
+        *(_personal_fields(sub) for _, _, sub in plan.nested)
+    )
 
 
 def test_every_personal_field_of_the_catalog_has_a_kind() -> None:
