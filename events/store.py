@@ -242,12 +242,16 @@ class _Heads:
         return None
 
 
+_OneRow = tuple[int, int | None, int | None, bool]
+"""A single-event append's answer: version before, position, new version, keys stored."""
+
+
 class _Pending(msgspec.Struct):
     item: StreamAppend
     encoded: _Encoded
     context: Context
     new_keys: list[tuple[str, str, bytes]]
-    done: asyncio.Future[tuple[int, int | None, int | None, bool] | None]
+    done: asyncio.Future[_OneRow | None]
 
 
 # Errors for which the server wrote nothing and that one request of a batch may cause alone.
@@ -303,12 +307,7 @@ class _Batcher:
         row = await done
         if row is None:  # the batch was refused as a whole, writing nothing: append alone
             return await self._store._append_one(item, encoded, context, new_keys)
-        actual, position, version, keys_ok = row
-        if not keys_ok:
-            raise _KeyTaken
-        if position is None or version is None:
-            raise WrongExpectedVersion(item.stream_id, item.expected, actual)
-        return [AppendResult(item.stream_id, version, position, position)]
+        return _appended(item, row)
 
     def _freed(self) -> None:
         """A slot is free. It is kept for the next batch, which goes once the callers just
@@ -542,12 +541,7 @@ class EventStore:
         context: Context,
         new_keys: list[tuple[str, str, bytes]],
     ) -> list[AppendResult]:
-        actual, position, version, keys_ok = await self._one_row(item, encoded, context, new_keys)
-        if not keys_ok:
-            raise _KeyTaken
-        if position is None or version is None:
-            raise WrongExpectedVersion(item.stream_id, item.expected, actual)
-        return [AppendResult(item.stream_id, version, position, position)]
+        return _appended(item, await self._one_row(item, encoded, context, new_keys))
 
     async def _one_row(
         self,
@@ -555,7 +549,7 @@ class EventStore:
         encoded: _Encoded,
         context: Context,
         new_keys: list[tuple[str, str, bytes]],
-    ) -> tuple[int, int | None, int | None, bool]:
+    ) -> _OneRow:
         """One single-event append as one statement (append_one.sql), answered as
         append_batch.sql answers for each of its appends: the stream's version before, the
         event's position and version (None when the stream was not at the expected version or
@@ -907,6 +901,16 @@ def _unopened(
 
 class _KeyTaken(Exception):
     """A new subject key could not be stored with the append: one was created meanwhile."""
+
+
+def _appended(item: StreamAppend, row: _OneRow) -> list[AppendResult]:
+    """The result of a single-event append from its statement's answer (see `_one_row`)."""
+    actual, position, version, keys_ok = row
+    if not keys_ok:
+        raise _KeyTaken
+    if position is None or version is None:
+        raise WrongExpectedVersion(item.stream_id, item.expected, actual)
+    return [AppendResult(item.stream_id, version, position, position)]
 
 
 def _recorded(r: asyncpg.Record, data: Event) -> RecordedEvent:
