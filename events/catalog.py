@@ -133,6 +133,11 @@ class ParticipantEnrolled(Event, frozen=True):
     cohort_id: str
     enrolled_on: date
     programmes: list[str]  # the cover the membership gives (JKK, JKM, JHT)
+    decided_on: date | None = None
+    """The business date the enrolment was made (registration, promotion or re-join), on or
+    before `enrolled_on`: a membership can start later, at the cohort's coverage start or
+    the first day of the next budget year. None in enrolments recorded before it was kept:
+    the business date of the event's occurred_at tells it."""
 
 
 class ParticipantWaitlisted(Event, frozen=True):
@@ -145,6 +150,10 @@ class ParticipantLeft(Event, frozen=True):
     cohort_id: str
     reason: str  # death, withdrawal, moved_away, formal_employee
     left_on: date
+    enrolled_on: date | None = None
+    """The first day of the membership left (the current enrolment's enrolled_on): a
+    leaving dated before it cancels that membership (services/domain/coverage.py). None in
+    leavings recorded before it was kept: they are read by their date alone."""
 
 
 class KpjRecorded(Event, frozen=True):

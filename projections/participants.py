@@ -176,13 +176,16 @@ def _left(c: Change, e: ParticipantLeft, recorded: RecordedEvent) -> None:
         STATUS: "deceased" if e.reason == "death" else "left", LEFT_ON: e.left_on,
         LEFT_REASON: e.reason, WAITLIST_SEQ: None,
     })  # fmt: skip
-    c.leavings.append(leaving_text(e.left_on, e.reason))
+    c.leavings.append(leaving_text(e.left_on, e.reason, e.enrolled_on))
 
 
-def leaving_text(left_on: date, reason: str) -> str:
+def leaving_text(left_on: date, reason: str, enrolled_on: date | None = None) -> str:
     """A `leavings` entry: every leaving is kept (a re-join clears left_on and left_reason,
-    but the membership that leaving ended stays ended)."""
-    return f"{left_on.isoformat()} {reason}"
+    but the membership that leaving ended stays ended), with the first day of the membership
+    it left when the event says it ("2026-12-01 withdrawal 2027-01-01": a leaving before
+    that day cancelled the membership)."""
+    text = f"{left_on.isoformat()} {reason}"
+    return text if enrolled_on is None else f"{text} {enrolled_on.isoformat()}"
 
 
 def _kpj(c: Change, e: KpjRecorded, recorded: RecordedEvent) -> None:
@@ -340,10 +343,12 @@ class ParticipantStatus(Projection):
     """rm.participants (see the read-model contract)."""
 
     name: ClassVar[str] = "participant_status"
-    version: ClassVar[int] = 4
+    version: ClassVar[int] = 5
     # 2: shares behind a hash index, identifiers in "C"; 3: `leavings`, every ParticipantLeft
     # (a leaving ends the membership, services/membership.facts_of); 4: `waitlist_seq` and
-    # `priority` from the cohort's WaitlistJoined (the order the cohort promotes in)
+    # `priority` from the cohort's WaitlistJoined (the order the cohort promotes in); 5: a
+    # `leavings` entry names the first day of the membership left (a leaving before it
+    # cancels that membership)
     consumes = (
         ParticipantRegistered, ParticipantWaitlisted, WaitlistJoined, ParticipantEnrolled,
         ParticipantLeft, KpjRecorded, FunderChanged, ContributionPaid, ContributionReversed,
@@ -475,8 +480,12 @@ def enrolment_facts(row: Mapping[str, Any]) -> ContributionFacts | None:
     cessation: Cessation | None = None
     leavings: list[Cessation] = []
     for text in row["leavings"] or ():
-        on, reason = text.split(" ", 1)
-        left = cessation_of(reason, date.fromisoformat(on))
+        on, reason, *enrolled_on = text.split(" ")
+        left = cessation_of(
+            reason,
+            date.fromisoformat(on),
+            date.fromisoformat(enrolled_on[0]) if enrolled_on else None,
+        )
         if left.kind.final:
             cessation = left
         else:

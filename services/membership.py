@@ -36,11 +36,13 @@ from services.domain.rates import contribution_due
 from services.streams import participant_stream
 
 
-def cessation_of(reason: str, left_on: date) -> Cessation:
+def cessation_of(reason: str, left_on: date, enrolled_on: date | None = None) -> Cessation:
     """What a ParticipantLeft ends: a death ends membership for good; any other reason
     (withdrawal, moving away, becoming a formal employee) is leaving, which frees the slot:
-    no month after `left_on`'s is due, and a re-join starts a new membership."""
-    return Cessation(kind=CessationKind(reason), on=left_on)
+    no month after `left_on`'s is due, and a re-join starts a new membership. `enrolled_on`:
+    the first day of the membership left, when the event says it (dated before it, the
+    leaving cancels that membership)."""
+    return Cessation(kind=CessationKind(reason), on=left_on, enrolled_on=enrolled_on)
 
 
 def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], int]] | None:
@@ -64,7 +66,7 @@ def facts_of(events: list[Event]) -> tuple[ContributionFacts, Callable[[Month], 
             case ContributionReversed():
                 reversed_refs.add(event.reference)
             case ParticipantLeft():
-                left = cessation_of(event.reason, event.left_on)
+                left = cessation_of(event.reason, event.left_on, event.enrolled_on)
                 if left.kind.final:
                     cessation = left
                 else:

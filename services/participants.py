@@ -29,6 +29,10 @@ class ParticipantState(msgspec.Struct, frozen=True):
     status: str = "none"  # none, waitlisted, enrolled, left
     cohort_id: str = ""
     enrolled_on: date | None = None
+    """The first day of the current (or last) membership."""
+    decided_on: date | None = None
+    """The business date the current enrolment was made, on or before `enrolled_on` (None:
+    recorded before ParticipantEnrolled kept it; the event's occurred_at tells it)."""
     kpj: str | None = None
     funder: str = "apbd_kabupaten"
     declared_income: int = 0
@@ -52,7 +56,8 @@ def evolve(state: ParticipantState, event: Event) -> ParticipantState:
         case ParticipantEnrolled():
             return replace(
                 state, status="enrolled", cohort_id=event.cohort_id,
-                enrolled_on=event.enrolled_on, programmes=tuple(event.programmes),
+                enrolled_on=event.enrolled_on, decided_on=event.decided_on,
+                programmes=tuple(event.programmes),
             )  # fmt: skip
         case ParticipantLeft():
             return replace(state, status="left", left_reason=event.reason)
@@ -95,27 +100,35 @@ def decide_funder(command: ChangeFunder, state: ParticipantState) -> list[Event]
 def check_can_leave(
     participant_id: str, reason: str, left_on: date, today: date, state: ParticipantState
 ) -> None:
-    """Only a member leaves, for a known reason, on a day of their current membership up to
-    `today` (the business date, Asia/Jakarta): a leaving is recorded once it has happened, and
-    a day before the current enrolment started belongs to no membership or to one already
-    ended (services/domain/coverage.py would end nothing, or end the new one too early)."""
+    """Only a member leaves, for a known reason, on a day from the one their current
+    enrolment was made (`state.decided_on`; `enrolled_on` when not known) up to `today` (the
+    business date, Asia/Jakarta): a leaving is recorded once it has happened, and a day before
+    the enrolment belongs to no membership or to one already ended. A day before the
+    membership starts (an enrolment into a cohort's coverage start or the next budget year)
+    is a day they may leave on: that cancels the membership (services/domain/coverage.py)."""
     _exists(state, participant_id)
     errors: list[FieldError] = []
     if reason not in LEAVING_REASONS:
         errors.append(FieldError("reason", f"one of {', '.join(LEAVING_REASONS)}"))
+    enrolled = enrolment_made_on(state)
     if left_on > today:
         errors.append(FieldError("left_on", f"{left_on} is after today, {today}"))
-    elif state.status == "enrolled" and state.enrolled_on and left_on < state.enrolled_on:
+    elif state.status == "enrolled" and enrolled is not None and left_on < enrolled:
         errors.append(
-            FieldError(
-                "left_on",
-                f"{left_on} is before the current membership started on {state.enrolled_on}",
-            )
+            FieldError("left_on", f"{left_on} is before the current enrolment, made on {enrolled}")
         )
     if errors:
         raise ValidationFailed(errors)
     if state.status != "enrolled":
         raise IllegalTransition("participant", state.status, "leave", "only members can leave")
+
+
+def enrolment_made_on(state: ParticipantState) -> date | None:
+    """The day the current enrolment was made: its decision date, never after the day the
+    membership starts (that day itself when the decision date is not known)."""
+    if state.enrolled_on is None or state.decided_on is None:
+        return state.enrolled_on
+    return min(state.decided_on, state.enrolled_on)
 
 
 def check_can_rejoin(

@@ -290,7 +290,7 @@ class Registrar:
             outcome: Event = (
                 ParticipantEnrolled(participant_id=pid, cohort_id=cohort_id,
                                     enrolled_on=max(today, state.coverage_start or today),
-                                    programmes=list(state.programmes))
+                                    programmes=list(state.programmes), decided_on=today)
                 if isinstance(decision, SlotTaken)
                 else ParticipantWaitlisted(participant_id=pid, cohort_id=cohort_id)
             )  # fmt: skip
@@ -314,12 +314,14 @@ class Registrar:
         pstream = participant_stream(command.participant_id)
         person, pversion = await self._participants.load(self._store, pstream)
         today = business_date(self._clock())
+        if person.enrolled_on is not None and command.left_on < person.enrolled_on:
+            person = await self._with_enrolment_day(pstream, person, pversion)
         participants.check_can_leave(
             command.participant_id, command.reason, command.left_on, today, person
         )
         left = ParticipantLeft(
             participant_id=command.participant_id, cohort_id=person.cohort_id,
-            reason=command.reason, left_on=command.left_on,
+            reason=command.reason, left_on=command.left_on, enrolled_on=person.enrolled_on,
         )  # fmt: skip
 
         def appends(state: cohorts.CohortState, version: int) -> list[StreamAppend]:
@@ -333,6 +335,22 @@ class Registrar:
             ]
 
         return await self._change_cohort(person.cohort_id, appends, context)
+
+    async def _with_enrolment_day(
+        self, stream: str, person: participants.ParticipantState, version: int
+    ) -> participants.ParticipantState:
+        """`person` with the day their current enrolment was made: one recorded before
+        ParticipantEnrolled kept it was made on its event's business date (occurred_at)."""
+        if person.status != "enrolled" or person.decided_on is not None:
+            return person
+        recorded = await self._store.read_stream(stream)
+        made = [
+            r for r in recorded
+            if r.stream_version <= version and isinstance(r.data, ParticipantEnrolled)
+        ]  # fmt: skip
+        if not made:
+            return person
+        return msgspec.structs.replace(person, decided_on=business_date(made[-1].occurred_at))
 
     async def rejoin(self, command: Rejoin, context: Context) -> Registration:
         """A new membership for someone whose last one ended. Who left gave their slot back and
@@ -349,7 +367,8 @@ class Registrar:
         if person.status == "enrolled":  # lapsed: the slot is still theirs
             enrolled = ParticipantEnrolled(participant_id=command.participant_id,
                                            cohort_id=person.cohort_id, enrolled_on=today,
-                                           programmes=list(person.programmes))  # fmt: skip
+                                           programmes=list(person.programmes),
+                                           decided_on=today)  # fmt: skip
             (result,) = await self._store.append_many(
                 [StreamAppend(pstream, [enrolled], version)], context=context
             )
@@ -365,7 +384,7 @@ class Registrar:
             outcome: Event = (
                 ParticipantEnrolled(participant_id=command.participant_id,
                                     cohort_id=person.cohort_id, enrolled_on=today,
-                                    programmes=list(state.programmes))
+                                    programmes=list(state.programmes), decided_on=today)
                 if isinstance(decision, SlotTaken)
                 else ParticipantWaitlisted(participant_id=command.participant_id,
                                            cohort_id=person.cohort_id)
@@ -423,6 +442,7 @@ class Registrar:
                         cohort_id=cohort_id,
                         enrolled_on=enrolled_on,
                         programmes=list(after.programmes),
+                        decided_on=today,
                     )
                 ],
                 ANY,

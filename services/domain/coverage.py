@@ -33,6 +33,14 @@ Modelling choices (domain.md "Contributions" and "Coverage (policy)"):
   leaving, or paid after it) is refunded to whoever paid it, as after a death (a `Refund` naming
   the month). Unlike a death, leaving can be followed by a re-join. A leaving after the
   membership already lapsed changes nothing.
+- An enrolment can start in the future (registered before the cohort's coverage start, or
+  promoted from the waiting list into the next budget year). Leaving (or a death) dated before
+  the membership it ends has started (`Cessation.enrolled_on`, that enrolment's first day)
+  cancels that membership: it makes no period (`ContributionHistory.cancelled` lists it), no
+  month of it is due or covered, and money applied to its months that no other membership
+  takes is refunded to whoever paid it, as after leaving. It ends no other membership; a later
+  re-join starts a new one as usual. A leaving that does not say which membership it ends is
+  read by its date alone.
 - Re-joining is a fact (`rejoins`: the first month of each new membership). It starts a new period,
   with month counts (waiting periods) from zero, when the previous period has lapsed or was left
   by the first day of that month; otherwise it has no effect and is listed in
@@ -99,6 +107,14 @@ class Cessation(msgspec.Struct, frozen=True, kw_only=True):
 
     kind: CessationKind
     on: date
+    enrolled_on: date | None = None
+    """The first day of the membership it ends (that enrolment's `enrolled_on`), when known:
+    dated before it, it cancels that membership (`before_start`)."""
+
+    @property
+    def before_start(self) -> bool:
+        """Dated before the membership it ends started: that membership never runs."""
+        return self.enrolled_on is not None and self.on < self.enrolled_on
 
 
 class ContributionFacts(msgspec.Struct, frozen=True, kw_only=True):
@@ -231,6 +247,9 @@ class ContributionHistory(msgspec.Struct, frozen=True, kw_only=True):
     cessation: Cessation | None = None
     leavings: tuple[Cessation, ...] = ()
     """The leavings known as of `as_of`, in date order."""
+    cancelled: tuple[Cessation, ...] = ()
+    """The leavings (or the death) known as of `as_of` that came before the membership they
+    end started: each cancelled that membership, which is in no period."""
 
     @property
     def credit_total(self) -> int:
@@ -242,9 +261,10 @@ class ContributionHistory(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def current_period(self) -> MembershipPeriod | None:
-        """The last period if it has not ended."""
-        last = self.periods[-1]
-        return last if last.ended_on is None else None
+        """The last period if it has not ended (None too when every membership was
+        cancelled before it started)."""
+        last = self.periods[-1] if self.periods else None
+        return last if last is not None and last.ended_on is None else None
 
     def month(self, month: Month) -> MonthRecord | None:
         for record in self.months:
@@ -354,8 +374,10 @@ class _Fold:
         self.cessation = facts.cessation if known else None
         self.leavings = sorted((c for c in facts.leavings if c.on <= today), key=lambda c: c.on)
         self.cease_month = Month.of(self.cessation.on) if self.cessation else None
-        self.periods = [_Period(1, facts.start)]
-        self.pending_rejoins = sorted(set(facts.rejoins))
+        ends = [*self.leavings, *((self.cessation,) if self.cessation else ())]
+        starts, self.cancelled = _starts_and_cancellations(facts, ends)
+        self.periods = [_Period(1, starts[0])] if starts else []
+        self.pending_rejoins = sorted(set(starts[1:]))
         self.ineffective: list[Month] = []
         self.paid: dict[Month, int] = {}
         self.allocations: dict[Month, list[Allocation]] = {}
@@ -393,9 +415,10 @@ class _Fold:
             events.append((key, lambda r=rejoin: self.rejoin(r)))
         if self.cessation is not None:
             events.append(((self.cessation.on, 2), self.cease))
-        for leaving in self.leavings:
+        for leaving in _replayed(self.leavings, self.cancelled):
             events.append(((leaving.on, 2), lambda c=leaving: self.leave(c)))
-        for month in _months(self.facts.start, Month.of(self.today)):
+        first = self.periods[0].start_month if self.periods else None  # none: nothing lapses
+        for month in _months(first, Month.of(self.today)) if first is not None else ():
             due_on = self.due_on(month)
             if due_on < self.today:
                 events.append(((due_on, 3, month.index), lambda k=month: self.check(k)))
@@ -414,12 +437,15 @@ class _Fold:
 
     def not_payable(self, month: Month, day: date) -> str | Cessation | None:
         """Why `month` cannot take money paid on `day` (None: it can; a cessation: refund the
-        money, the month is after it)."""
+        money, the month is after it, or in a membership cancelled before it started)."""
         if self.cease_month is not None and month > self.cease_month:
             assert self.cessation is not None
             return self.cessation
+        if not self.periods:
+            return self.cause_before(month) or f"{month}: not a member (no membership started)"
         if month < self.periods[0].start_month:
-            return f"{month} is before membership started ({self.periods[0].start_month})"
+            first = self.periods[0].start_month
+            return self.cause_before(month) or f"{month} is before membership started ({first})"
         period = self.period_of(month)
         if period is not None:
             if period.ended_on is not None and day >= period.ended_on:
@@ -433,14 +459,22 @@ class _Fold:
             upcoming = next((r for r in self.pending_rejoins if r > last.end_month), None)
             if upcoming is not None and upcoming <= month:
                 return None  # paid ahead for the membership that re-joining will start
-            return last.cause or f"{month}: not a member (membership ended on {last.ended_on})"
+            return self.cause_before(month) or (
+                f"{month}: not a member (membership ended on {last.ended_on})"
+            )
         return self.cause_before(month) or f"{month}: not a member (between memberships)"
 
     def cause_before(self, month: Month) -> Cessation | None:
         """What ended the last membership before `month` (a month in none), if a death, a
-        disability or leaving did; None after a lapse."""
-        ended = [p for p in self.periods if p.end_month is not None and p.end_month < month]
-        return ended[-1].cause if ended else None
+        disability or leaving did; None after a lapse or before any membership. A membership
+        cancelled before it started ends before its first month, after the one before it."""
+        ends = [(p.end_month, 0, p.cause) for p in self.periods
+                if p.end_month is not None and p.end_month < month]  # fmt: skip
+        for cancelled in self.cancelled:
+            first = _first_month(cancelled)
+            if first <= month:
+                ends.append((_shift(first, -1), 1, cancelled))
+        return max(ends, key=lambda end: end[:2])[2] if ends else None
 
     def apply(self, payment: Payment, day: date) -> None:
         remaining = payment.amount
@@ -484,16 +518,14 @@ class _Fold:
     def refund(
         self, reference: str, payer: str, amount: int, month: Month, cause: Cessation
     ) -> None:
-        """Money for `month`, after `cause` ended the membership, goes back to its payer."""
+        """Money for `month`, after `cause` ended the membership (or cancelled it before it
+        started), goes back to its payer."""
         self.refund_paid[month] = self.refund_paid.get(month, 0) + amount
+        reason = f"paid for {month}, after the participant's {cause.kind} on {cause.on}"
+        if cause.before_start:
+            reason += f", before the membership from {cause.enrolled_on} started"
         self.refunds.append(
-            Refund(
-                reference=reference,
-                payer=payer,
-                amount=amount,
-                month=month,
-                reason=f"paid for {month}, after the participant's {cause.kind} on {cause.on}",
-            )
+            Refund(reference=reference, payer=payer, amount=amount, month=month, reason=reason)
         )
 
     def hold(self, reference: str, payer: str, amount: int, reason: str) -> None:
@@ -508,7 +540,7 @@ class _Fold:
 
     def check(self, month: Month) -> None:
         """End of due(`month`): more than `arrears_limit_months` unpaid months end membership."""
-        period = self.periods[-1]
+        period = self.periods[-1]  # `run` checks no month when there is no period
         if period.ended_on is not None:
             return
         if period.start_month.months_until(month) < self.rules.arrears_limit_months:
@@ -530,15 +562,13 @@ class _Fold:
 
     def cease(self) -> None:
         assert self.cessation is not None
-        last = self.periods[-1]
-        if last.ended_on is None:
-            last.cease(self.cessation)
+        if self.periods and self.periods[-1].ended_on is None:
+            self.periods[-1].cease(self.cessation)
 
     def leave(self, leaving: Cessation) -> None:
         """Leaving ends a running membership; one that has already ended stays as it was."""
-        last = self.periods[-1]
-        if last.ended_on is None:
-            last.cease(leaving)
+        if self.periods and self.periods[-1].ended_on is None:
+            self.periods[-1].cease(leaving)
 
     def release_months_outside_periods(self) -> None:
         """Money applied ahead to months that ended up in no membership is refunded when the
@@ -606,9 +636,9 @@ class _Fold:
 
     def lapses_on(self) -> date | None:
         """If nothing more is paid: the day the current membership would end."""
-        period = self.periods[-1]
-        if period.ended_on is not None:
+        if not self.periods or self.periods[-1].ended_on is not None:
             return None
+        period = self.periods[-1]
         window = self.rules.arrears_limit_months
         completed = self.completed
         month = _month_at(Month.of(self.today).index)
@@ -708,20 +738,56 @@ def contribution_history(
         ineffective_rejoins=tuple(fold.ineffective),
         cessation=fold.cessation,
         leavings=tuple(fold.leavings),
+        cancelled=tuple(fold.cancelled),
     )
+
+
+def _starts_and_cancellations(
+    facts: ContributionFacts, ends: list[Cessation]
+) -> tuple[list[Month], list[Cessation]]:
+    """The first months of the enrolments that make a membership (the first one, then the
+    re-joins, in the facts' order), and the `ends` that cancelled one: an end dated before
+    the membership it ends started takes that enrolment out. (One naming an enrolment the
+    facts do not hold cancels nothing, and is replayed by its date.)"""
+    starts = [facts.start, *facts.rejoins]
+    cancelled: list[Cessation] = []
+    for end in sorted(ends, key=lambda c: c.on):
+        if end.before_start and _first_month(end) in starts:
+            starts.remove(_first_month(end))
+            cancelled.append(end)
+    return starts, cancelled
+
+
+def _first_month(cancelled: Cessation) -> Month:
+    """The first month of the membership a cessation ends (it names its enrolment)."""
+    assert cancelled.enrolled_on is not None
+    return Month.of(cancelled.enrolled_on)
+
+
+def _replayed(leavings: list[Cessation], cancelled: list[Cessation]) -> list[Cessation]:
+    """The leavings that end a membership in date order: all but those that cancelled one
+    before it started (they end no other)."""
+    return [c for c in leavings if not any(c is gone for gone in cancelled)]
 
 
 def enrolment_periods(facts: ContributionFacts) -> tuple[MembershipPeriod, ...]:
     """The memberships that enrolments, leavings and a death or disability make, payments
     aside: the months a member holds their cohort's slot. Leaving on day X ends a running
     membership (X's month is its last); a re-join starts a new one under the rule
-    `contribution_history` applies. A lapse is not a leaving: the lapsed member keeps their
-    slot, so a membership that unpaid months would end runs on here. Every fact counts,
-    whatever its date (there is no `today`)."""
-    periods = [_Period(1, facts.start)]
-    ends = (*((facts.cessation,) if facts.cessation else ()), *facts.leavings)
+    `contribution_history` applies; leaving before a membership started cancels it (it holds
+    no month). A lapse is not a leaving: the lapsed member keeps their slot, so a membership
+    that unpaid months would end runs on here. Every fact counts, whatever its date (there is
+    no `today`)."""
+    leavings = sorted(facts.leavings, key=lambda c: c.on)
+    starts, cancelled = _starts_and_cancellations(
+        facts, [*leavings, *((facts.cessation,) if facts.cessation else ())]
+    )
+    if not starts:
+        return ()
+    periods = [_Period(1, starts[0])]
+    ends = (*((facts.cessation,) if facts.cessation else ()), *_replayed(leavings, cancelled))
     steps: list[tuple[tuple[date, int], Month | Cessation]] = [
-        *(((month.first_day, 0), month) for month in sorted(set(facts.rejoins))),
+        *(((month.first_day, 0), month) for month in sorted(set(starts[1:]))),
         *(((end.on, 2), end) for end in ends),
     ]  # the order `contribution_history` replays them in
     for _, step in sorted(steps, key=lambda s: s[0]):
@@ -835,9 +901,24 @@ def is_covered(history: ContributionHistory, day: date) -> Coverage:
 
 
 def _not_a_member(history: ContributionHistory, day: date) -> str:
-    first = history.periods[0]
-    if day < first.starts_on:
-        return f"membership starts on {first.starts_on}"
-    ended = [p for p in history.periods if p.ended_on is not None and p.ended_on <= day]
-    last = ended[-1]
-    return f"membership {last.number} ended on {last.ended_on} ({last.end_reason})"
+    """Why `day` is in no membership: before the first, after one ended, or in one that a
+    leaving cancelled before it started (the latest of these by `day`)."""
+    ended = [(p.ended_on, p) for p in history.periods if p.ended_on and p.ended_on <= day]
+    cancelled = [
+        (first, c) for c in history.cancelled if (first := _first_month(c).first_day) <= day
+    ]
+    gone = max(cancelled, key=lambda found: found[0], default=None)
+    if gone is not None and (not ended or gone[0] >= ended[-1][0]):
+        return (
+            f"the membership from {gone[1].enrolled_on} was cancelled before it started "
+            f"({gone[1].kind} on {gone[1].on})"
+        )
+    if ended:
+        last = ended[-1][1]
+        return f"membership {last.number} ended on {last.ended_on} ({last.end_reason})"
+    if history.periods:
+        return f"membership starts on {history.periods[0].starts_on}"
+    return "never a member: " + ", ".join(
+        f"the membership from {c.enrolled_on} was cancelled before it started ({c.kind} on "
+        f"{c.on})" for c in history.cancelled
+    )  # fmt: skip

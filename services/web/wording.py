@@ -237,6 +237,9 @@ EVENT_FIELDS: Mapping[str, Mapping[str, str]] = {
     "ReminderScheduled": {"kind": "jenis pengingat", "channel": "saluran pengiriman",
                           "period": "periode", "due_on": "jatuh tempo"},
     "ReminderSent": {"channel": "saluran pengiriman"},
+    "ParticipantEnrolled": {"enrolled_on": "awal kepesertaan",
+                            "decided_on": "tanggal keputusan pendaftaran"},
+    "ParticipantLeft": {"enrolled_on": "awal kepesertaan yang ditinggalkan"},
 }  # fmt: skip
 """An event's fields whose name means something else than on a form: a ClaimFiled's `kind`
 is the claim's (JKK or JKM), an AccidentReported's the accident's (FIELDS)."""
@@ -459,8 +462,8 @@ _REASONS = _catalog(
         (r"only members can leave", "hanya peserta aktif yang dapat keluar"),
         (r"(?P<when>\S+) is after today, (?P<when2>\S+)",
          "{when} sesudah hari ini ({when2}): tanggal keluar tidak boleh di masa depan"),
-        (r"(?P<when>\S+) is before the current membership started on (?P<when2>\S+)",
-         "{when} lebih awal dari awal kepesertaan yang sekarang ({when2})"),
+        (r"(?P<when>\S+) is before the current enrolment, made on (?P<when2>\S+)",
+         "{when} lebih awal dari tanggal pendaftaran kepesertaan yang sekarang ({when2})"),
         (r"they have died", "peserta sudah meninggal dunia"),
         (r"their membership is still running", "kepesertaannya masih berjalan"),
         (r"they never joined", "peserta belum pernah menjadi anggota"),

@@ -608,6 +608,145 @@ def test_a_lapse_keeps_the_slot_a_death_and_a_same_month_re_join_do_not_give_one
         history(leavings=(left(date(2025, 11, 1), CessationKind.DEATH),), today=date(2025, 12, 1))
 
 
+# --- leaving before the membership starts ----------------------------------------------------
+
+NEW_YEAR = date(2026, 1, 1)
+"""The first day of budget year 2026: where a promotion from the waiting list in December
+starts a membership."""
+PAID_AHEAD = pay("SP2D-2026", (JAN, FEB, MAR), date(2025, 12, 15))
+
+
+def left_before(
+    on: date, starts: date, kind: CessationKind = CessationKind.FORMAL_EMPLOYEE
+) -> Cessation:
+    """A leaving on `on` of the membership that starts on `starts` (the ParticipantLeft
+    says which: its enrolled_on)."""
+    return Cessation(kind=kind, on=on, enrolled_on=starts)
+
+
+JOB = left_before(date(2025, 12, 20), NEW_YEAR)
+"""A formal job from 20 December, before the 2026 membership started."""
+
+
+def test_leaving_before_the_membership_starts_cancels_it() -> None:
+    # Given a worker promoted in December into budget year 2026 (a membership from 1 January),
+    # whose January-March the regency paid ahead on 15 December, and April on 5 January,
+    april = pay("SP2D-APR", (APR,), date(2026, 1, 5))
+    # (up to the day they leave, that membership is theirs, ahead of them and paid),
+    before = history(PAID_AHEAD, start=JAN, leavings=(JOB,), today=date(2025, 12, 19))
+    assert [(p.start_month, p.ended_on) for p in before.periods] == [(JAN, None)]
+    assert (before.refunds, before.cancelled) == ((), ())
+    # when they take a formal job on 20 December, before it started,
+    h = history(PAID_AHEAD, april, start=JAN, leavings=(JOB,), today=date(2026, 4, 20))
+    # then the membership never runs: no period, no month due, no arrears, no lapse ahead,
+    assert h.periods == () and h.cancelled == (JOB,) and h.current_period is None
+    assert h.months == () and (h.arrears_months, h.arrears_amount, h.lapses_on) == (0, 0, None)
+    # no day of it is covered,
+    for day in (NEW_YEAR, date(2026, 2, 20), date(2026, 4, 16)):
+        found = is_covered(h, day)
+        assert not found.covered and found.reason is CoverageReason.NOT_A_MEMBER
+        assert found.explanation == (
+            "the membership from 2026-01-01 was cancelled before it started "
+            "(formal_employee on 2025-12-20)"
+        )
+    # every month paid for it goes back to the regency, paid ahead or after the leaving,
+    assert [(r.reference, r.payer, str(r.month), r.amount) for r in h.refunds] == [
+        ("SP2D-2026", SPONSOR, "2026-01", JKK_JKM),
+        ("SP2D-2026", SPONSOR, "2026-02", JKK_JKM),
+        ("SP2D-2026", SPONSOR, "2026-03", JKK_JKM),
+        ("SP2D-APR", SPONSOR, "2026-04", JKK_JKM),
+    ]
+    assert h.refunds[0].reason == (
+        "paid for 2026-01, after the participant's formal_employee on 2025-12-20, "
+        "before the membership from 2026-01-01 started"
+    )
+    assert h.credits == () and h.refund_total == 4 * JKK_JKM
+    # and the slot is theirs for no month (the cohort's budget counts none).
+    assert held(ContributionFacts(start=JAN, leavings=(JOB,))) == []
+
+
+def test_a_leaving_the_day_before_a_mid_month_start_cancels_it_on_its_first_day_ends_it() -> None:
+    # Given a cohort whose cover starts on 10 October, a worker enrolled before it, and
+    # October paid by the regency on 1 October,
+    starts = date(2025, 10, 10)
+    paid = pay("SP2D-OCT", (OCT,), date(2025, 10, 1))
+    # when they move away on 9 October, the day before it starts,
+    gone = left_before(date(2025, 10, 9), starts, CessationKind.MOVED_AWAY)
+    h = history(paid, leavings=(gone,), today=date(2025, 12, 1))
+    # then October is not theirs, not even in part: nothing due, its money refunded;
+    assert (h.periods, h.months, h.cancelled) == ((), (), (gone,))
+    assert [(str(r.month), r.amount) for r in h.refunds] == [("2025-10", JKK_JKM)]
+    # but moving away on the first day ends the membership as any leaving does.
+    first_day = left_before(starts, starts, CessationKind.MOVED_AWAY)
+    ended = history(paid, leavings=(first_day,), today=date(2025, 12, 1))
+    (period,) = ended.periods
+    assert (period.end_month, period.ended_on, ended.cancelled) == (OCT, date(2025, 10, 11), ())
+    assert covered(ended, starts) and ended.refunds == ()
+
+
+def test_after_leaving_before_the_start_a_re_join_starts_a_membership_from_zero() -> None:
+    # Given the worker who took a formal job on 20 December, before their 2026 membership
+    # started, re-joining in May and paying May themself,
+    may = pay("MANDIRI-5", (MAY,), date(2026, 5, 4), payer="worker")
+    h = history(
+        PAID_AHEAD, may, start=JAN, rejoins=(MAY,), leavings=(JOB,), today=date(2026, 5, 20)
+    )
+    # then the re-join starts their only membership, in May, its months counted from zero,
+    (period,) = h.periods
+    assert (period.number, period.start_month, period.ended_on) == (1, MAY, None)
+    assert h.current_period == period and h.ineffective_rejoins == ()
+    assert membership_months(h, date(2026, 5, 20)) == 0
+    assert covered(h, date(2026, 5, 20)) and not covered(h, date(2026, 2, 20))
+    # what was paid for the cancelled membership is still refunded, and nothing is owed;
+    assert [str(r.month) for r in h.refunds] == ["2026-01", "2026-02", "2026-03"]
+    assert (h.arrears_months, h.credits) == (0, ())
+    # the slot is theirs again from May.
+    assert held(ContributionFacts(start=JAN, rejoins=(MAY,), leavings=(JOB,))) == [
+        ("2026-05", None)
+    ]
+
+
+def test_leaving_before_a_re_join_starts_cancels_that_membership_only() -> None:
+    # Given a member from October who withdrew on 20 November, re-joined the full cohort and
+    # was promoted into 2026 (from 1 January), the regency having paid Oct-Mar on 1 October,
+    paid = pay("SP2D-6", (OCT, NOV, DEC, JAN, FEB, MAR), date(2025, 10, 1))
+    withdrew = left(date(2025, 11, 20))
+    moved = left_before(date(2025, 12, 15), NEW_YEAR, CessationKind.MOVED_AWAY)
+    # when they move away on 15 December, before the new membership started,
+    h = history(paid, rejoins=(JAN,), leavings=(withdrew, moved), today=date(2026, 4, 20))
+    # then the first membership stays as the withdrawal ended it, the second never runs,
+    (period,) = h.periods
+    assert (period.end_month, period.end_reason) == (NOV, EndReason.WITHDRAWAL)
+    assert h.cancelled == (moved,) and h.current_period is None
+    assert held(ContributionFacts(start=OCT, rejoins=(JAN,), leavings=(withdrew, moved))) == [
+        ("2025-10", "2025-11")
+    ]
+    # December goes back after the withdrawal, January to March as the cancelled membership's,
+    assert [(str(r.month), r.reason.split(", ")[1]) for r in h.refunds] == [
+        ("2025-12", "after the participant's withdrawal on 2025-11-20"),
+        ("2026-01", "after the participant's moved_away on 2025-12-15"),
+        ("2026-02", "after the participant's moved_away on 2025-12-15"),
+        ("2026-03", "after the participant's moved_away on 2025-12-15"),
+    ]
+    assert not covered(h, date(2026, 1, 20)) and h.arrears_months == 0
+    # A leaving that does not say which membership it left (recorded before leavings said
+    # it) is read by its date alone: after the withdrawal it ends nothing, the re-join runs.
+    undated = Cessation(kind=CessationKind.MOVED_AWAY, on=date(2025, 12, 15))
+    old = history(paid, rejoins=(JAN,), leavings=(withdrew, undated), today=date(2026, 4, 20))
+    assert [(p.start_month, p.end_month) for p in old.periods] == [(OCT, NOV), (JAN, None)]
+    assert old.cancelled == ()
+
+
+def test_a_death_before_the_membership_starts_cancels_it_too() -> None:
+    # Given a worker enrolled into 2026 whose January-March were paid ahead, who died on
+    # 28 December, before it started,
+    died = Cessation(kind=CessationKind.DEATH, on=date(2025, 12, 28), enrolled_on=NEW_YEAR)
+    h = history(PAID_AHEAD, start=JAN, cessation=died, today=date(2026, 2, 1))
+    # then they were never a member (no JKM claim is covered) and the months are refunded.
+    assert (h.periods, h.cancelled, h.cessation) == ((), (died,), died)
+    assert not covered(h, date(2025, 12, 28)) and h.refund_total == 3 * JKK_JKM
+
+
 @pytest.mark.parametrize(
     ("day", "months"),
     [
@@ -935,11 +1074,19 @@ def test_membership_ends_only_after_more_than_three_consecutive_unpaid_months(
 
 @st.composite
 def comings_and_goings(draw: st.DrawFn) -> tuple[ContributionFacts, date]:
-    """`facts` with at least one leaving, and re-joins: leaving, coming back, leaving again."""
+    """`facts` with at least one leaving, and re-joins: leaving, coming back, leaving again;
+    and now and then a leaving before the membership it left started (an enrolment into a
+    later start: the cohort's coverage start, or the next budget year)."""
     f, today = draw(facts())
     on = START.first_day + timedelta(days=draw(st.integers(0, (today - START.first_day).days)))
     leavings = (*f.leavings, Cessation(kind=draw(st.sampled_from(LEAVING)), on=on))
     rejoins = tuple(START + draw(st.integers(1, HORIZON)) for _ in range(draw(st.integers(0, 3))))
+    if draw(st.booleans()):
+        month = draw(st.sampled_from([START, *rejoins]))
+        starts = month.first_day + timedelta(days=draw(st.integers(0, 20)))
+        early = starts - timedelta(days=draw(st.integers(1, 90)))
+        kind = draw(st.sampled_from(LEAVING))
+        leavings += (Cessation(kind=kind, on=early, enrolled_on=starts),)
     return msgspec.structs.replace(f, leavings=leavings, rejoins=rejoins), today
 
 
@@ -951,6 +1098,11 @@ def test_after_leaving_nothing_is_owed_or_covered_until_a_new_membership(case: t
     the known payments is in a month, held as credit or refunded."""
     f, today = case
     h = fold(f, today)
+    for cancelled in h.cancelled:  # a membership cancelled before it started has no month
+        assert cancelled.before_start and cancelled.on <= today
+        first = Month.of(cancelled.enrolled_on)  # type: ignore[arg-type]
+        if not any(p.has_month(first) for p in h.periods):
+            assert h.month(first) is None and not covered(h, first.first_day)
     for period in h.periods:
         if period.number > 1:
             assert membership_months(h, period.starts_on) == 0

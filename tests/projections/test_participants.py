@@ -27,7 +27,7 @@ from events.personal import ERASED
 from events.store import Context, EventStore, StreamAppend
 from events.types import Event, RecordedEvent
 from projections.cohorts import CohortDashboard
-from projections.contributions import dues
+from projections.contributions import dues, slot_periods
 from projections.participants import (
     NAME,
     ParticipantStatus,
@@ -51,11 +51,12 @@ from services.commands import (
 )
 from services.contributions import Cashier
 from services.domain.calendar import Month
-from services.domain.coverage import EndReason, MonthStatus, is_covered
+from services.domain.coverage import EndReason, MonthStatus, enrolment_periods, is_covered
 from services.domain.errors import DomainError
 from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.regions import default_regions
-from services.membership import history_of
+from services.membership import facts_of, history_of
+from services.participants import ParticipantState
 from services.personal_data import erase_subject
 from services.registration import Registrar
 from services.streams import cohort_stream, participant_stream
@@ -285,7 +286,7 @@ async def test_who_left_and_came_back_has_both_memberships_on_both_sides(
 
     row = await row_of(domain_store, member)
     assert (row["status"], row["left_on"], row["leavings"]) == (
-        "enrolled", None, ["2025-11-20 withdrawal"],
+        "enrolled", None, ["2025-11-20 withdrawal 2025-10-06"],  # and the membership it left
     )  # fmt: skip
     found = standing(row, date(2026, 2, 20))
     assert found.history == history_of(await events_of(domain_store, member), date(2026, 2, 20))
@@ -299,6 +300,57 @@ async def test_who_left_and_came_back_has_both_memberships_on_both_sides(
     ]  # fmt: skip
     assert not is_covered(found.history, date(2026, 1, 10)).covered
     assert is_covered(found.history, date(2026, 2, 10)).covered  # February was paid ahead
+
+
+async def test_who_left_before_a_re_join_started_has_one_membership_on_both_sides(
+    registrar: Registrar, admin: Context, domain_store: EventStore
+) -> None:
+    """The regency paid October to March; the worker withdrew on 20 November (another took
+    the slot), re-joined on 1 December and waited, was promoted on 10 December into budget
+    year 2026 (from 1 January) and moved away on 15 December, before it started. The row
+    says which membership that leaving left, so it reads as the stream does: one membership,
+    none from January, no slot month counted, Dec-Mar refunded."""
+    cohort_id = await open_cohort(registrar, admin, quota=1)
+    member, other = [
+        (await registrar.register(worker(cohort_id, next(_numbers)), admin)).participant_id
+        for _ in range(2)
+    ]
+    months = [str(Month(2025, 10) + n) for n in range(6)]
+    await Cashier(domain_store, registrar, DEFAULT_POLICY).pay(
+        sponsor_pays(cohort_id, months, 6 * 16_800, OCT_10), admin
+    )
+    await registrar_on(domain_store, date(2025, 11, 20)).leave(
+        LeaveCohort(participant_id=member, reason="withdrawal", left_on=date(2025, 11, 20)), admin
+    )
+    back = await registrar_on(domain_store, date(2025, 12, 1)).rejoin(Rejoin(member), admin)
+    assert back.status == "waitlisted"  # the other worker took the slot
+    await new_year(registrar_on(domain_store, date(2025, 12, 10)), cohort_id, admin)
+    assert (await registrar.participant(member)).enrolled_on == date(2026, 1, 1)
+    await registrar_on(domain_store, date(2025, 12, 15)).leave(
+        LeaveCohort(participant_id=member, reason="moved_away", left_on=date(2025, 12, 15)), admin
+    )
+    await project(domain_store)
+
+    row = await row_of(domain_store, member)
+    assert row["leavings"] == [
+        "2025-11-20 withdrawal 2025-10-06",
+        "2025-12-15 moved_away 2026-01-01",
+    ]
+    today = date(2026, 2, 20)
+    found = standing(row, today)
+    assert found.history == history_of(await events_of(domain_store, member), today)
+    assert found.status_as_of == "left" and found.history is not None
+    (period,) = found.periods
+    assert (period.end_month, period.end_reason) == (Month(2025, 11), EndReason.WITHDRAWAL)
+    assert [c.enrolled_on for c in found.history.cancelled] == [date(2026, 1, 1)]
+    assert [str(r.month) for r in found.history.refunds] == [
+        "2025-12", "2026-01", "2026-02", "2026-03",
+    ]  # fmt: skip
+    assert not is_covered(found.history, date(2026, 1, 10)).covered
+    assert [(p.start_month, p.end_month) for p in slot_periods(row)] == [
+        (Month(2025, 10), Month(2025, 11))
+    ]
+    assert (await row_of(domain_store, other))["status"] == "enrolled"
 
 
 async def test_a_reversed_payment_is_as_if_never_paid(
@@ -426,25 +478,50 @@ _LEAVE = st.tuples(
     st.just("leave"),
     st.sampled_from(["withdrawal", "withdrawal", "moved_away", "formal_employee", "death"]),
     st.integers(0, 240),  # left on, days after 1 October
+    st.booleans(),  # or, if the membership starts after its enrolment was made, before it starts
 )
-_REJOIN = st.tuples(st.just("rejoin"), st.integers(0, 240))  # the day of the re-join
-_STEPS = st.lists(st.one_of(_PAY, _PAY, _PAY, _REVERSE, _LEAVE, _REJOIN), min_size=1, max_size=8)
+_REJOIN = st.tuples(st.just("rejoin"), st.integers(0, 150))  # the day of the re-join
+_NEW_YEAR = st.tuples(st.just("new_year"), st.integers(40, 100))  # the day of the roll-over
+_STEPS = st.lists(
+    st.one_of(_PAY, _PAY, _REVERSE, _LEAVE, _LEAVE, _LEAVE, _REJOIN, _REJOIN, _NEW_YEAR),
+    min_size=1, max_size=8,
+)  # fmt: skip
+
+
+def day_to_leave(state: ParticipantState, day: int, early: bool) -> date:
+    """1 October + `day`; or, `early` and the membership starting after the day its
+    enrolment was made, a day from that one up to the day before it starts."""
+    made, starts = state.decided_on, state.enrolled_on
+    if early and made is not None and starts is not None and made < starts:
+        return made + timedelta(days=day % (starts - made).days)
+    return date(2025, 10, 1) + timedelta(days=day)
 
 
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(steps=_STEPS, days=st.lists(st.integers(0, 300), min_size=3, max_size=3))
+@given(
+    steps=_STEPS,
+    days=st.lists(st.integers(0, 300), min_size=3, max_size=3),
+    registered=st.integers(-30, 0),
+)
 async def test_standing_from_the_row_is_the_write_sides_history(
-    domain_store: EventStore, steps: list[Any], days: list[int]
+    domain_store: EventStore, steps: list[Any], days: list[int], registered: int
 ) -> None:
+    """Whatever payments, reversals, leavings, re-joins and a new budget year: a member
+    registered up to a month before the cohort's cover starts on 1 October (their
+    membership starts then), who may leave before it starts, and, the cohort being full
+    (quota 1: another worker waits for the slot), may re-join and wait, be promoted into
+    budget year 2026 (from 1 January; a re-join that waits brings the new year on that day
+    if it has not come) and leave before that starts too."""
     admin = Context(actor="admin:dinsos")
-    registrar = registrar_on(domain_store, TODAY.date())
+    october = date(2025, 10, 1)
+    registrar = registrar_on(domain_store, october + timedelta(days=registered))
     cohort_id = await open_cohort(registrar, admin, quota=1)
     member = (await registrar.register(worker(cohort_id, next(_numbers)), admin)).participant_id
+    await registrar.register(worker(cohort_id, next(_numbers)), admin)  # waits for the slot
     cashier = Cashier(domain_store, registrar, DEFAULT_POLICY)
     paid: list[str] = []
-    october = date(2025, 10, 1)
     for step in steps:
         try:
             if step[0] == "pay":
@@ -454,14 +531,20 @@ async def test_standing_from_the_row_is_the_write_sides_history(
                 await cashier.pay(command, admin)  # refused while not a member
                 paid.append(command.reference)
             elif step[0] == "leave":
-                _, reason, day = step
-                left_on = october + timedelta(days=day)  # recorded that day
+                _, reason, day, early = step
+                person = await registrar.participant(member)
+                left_on = day_to_leave(person, day, early)  # recorded that day
                 await registrar_on(domain_store, left_on).leave(
                     LeaveCohort(participant_id=member, reason=reason, left_on=left_on), admin
                 )
             elif step[0] == "rejoin":
                 day = october + timedelta(days=step[1])
-                await registrar_on(domain_store, day).rejoin(Rejoin(member), admin)
+                back = await registrar_on(domain_store, day).rejoin(Rejoin(member), admin)
+                if back.status == "waitlisted":
+                    await new_year(registrar_on(domain_store, day), cohort_id, admin)
+            elif step[0] == "new_year":
+                await new_year(registrar_on(domain_store, october + timedelta(days=step[1])),
+                               cohort_id, admin)  # fmt: skip
             elif paid:
                 reference = paid.pop(step[1] % len(paid))
                 await cashier.reverse(ReversePayment(reference, "bounced"), admin)
@@ -470,12 +553,24 @@ async def test_standing_from_the_row_is_the_write_sides_history(
     await project(domain_store)
     row = await row_of(domain_store, member)
     events = await events_of(domain_store, member)
+    facts = facts_of(events)  # the slot months the cohort's budget counts, on both sides
+    assert slot_periods(row) == (enrolment_periods(facts[0]) if facts else ())
     for day in days:
         today = date(2025, 10, 1) + timedelta(days=day)
         found = standing(row, today)
         assert found.history == history_of(events, today)
         if found.status_as_of == "left":
             assert (found.arrears_months, found.arrears_amount, found.lapses_on) == (0, 0, None)
+
+
+async def new_year(registrar: Registrar, cohort_id: str, admin: Context) -> None:
+    """Budget year 2026, quota 2, from 1 January: whoever waits is promoted (their membership
+    starts on 1 January, or on the registrar's day if that is later). Once only: a second
+    roll-over into the same year is refused."""
+    await registrar.administer(RollOverCohort(
+        cohort_id=cohort_id, budget_year=2026, quota=2, coverage_start=date(2026, 1, 1),
+        coverage_end=date(2026, 12, 31), budget_allocation=2 * 12 * 16_800,
+    ), admin)  # fmt: skip
 
 
 # -- the waiting list shown is the order the cohort promotes in ---------------------------------
