@@ -142,7 +142,7 @@ _OUTCOMES = {
 }  # fmt: skip
 _LEAVING = {
     "death": "meninggal dunia", "withdrawal": "mengundurkan diri",
-    "moved_away": "pindah domisili", "formal_employee": "menjadi pekerja formal",
+    "moved_away": "pindah domisili", "formal_employee": "menjadi pekerja penerima upah",
 }  # fmt: skip
 _PROMOTION = {"slot_freed": "ada slot kosong", "new_budget_year": "tahun anggaran baru"}
 _FUNDERS = {
@@ -233,7 +233,11 @@ def summary(event: Event) -> str:
             return f"Menunggu slot di kohort {event.cohort_id}"
         case ParticipantLeft():
             why = _LEAVING.get(event.reason, event.reason)
-            return f"Keluar dari kohort {event.cohort_id} per {tanggal(event.left_on)}: {why}"
+            left = f"Keluar dari kohort {event.cohort_id} per {tanggal(event.left_on)}: {why}"
+            if event.enrolled_on is not None and event.left_on < event.enrolled_on:
+                start = tanggal(event.enrolled_on)
+                return f"{left} (sebelum kepesertaan dimulai {start}: kepesertaan itu batal)"
+            return left
         case KpjRecorded():
             return "Nomor peserta BPJS (KPJ) dicatat"
         case FunderChanged():
@@ -345,9 +349,11 @@ def summary(event: Event) -> str:
 
 class AuditTimeline(Projection):
     name: ClassVar[str] = "audit_timeline"
-    version: ClassVar[int] = 3
+    version: ClassVar[int] = 4
     """2: summaries for reminders and officers' accounts (they showed their type name).
-    3: dates and months written the Indonesian way, officers by username (no "user:")."""
+    3: dates and months written the Indonesian way, officers by username (no "user:").
+    4: a leaving before its membership started says the membership is cancelled; formal
+    employment named as the pages name it ("pekerja penerima upah")."""
     consumes = registry.types
     tables = ("timeline",)
 

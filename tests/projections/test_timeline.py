@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from events.catalog import ReminderFailed, ReminderScheduled, UserCreated, registry
+from events.catalog import (
+    ParticipantLeft,
+    ReminderFailed,
+    ReminderScheduled,
+    UserCreated,
+    registry,
+)
 from events.store import Context, EventStore
 from events.types import Event, type_name
 from projections.timeline import AuditTimeline, summary
@@ -183,3 +189,21 @@ def test_reminders_and_accounts_are_summarised_without_personal_data() -> None:
         username="sari", display_name="Sari Wulandari", roles=["registrar"], kecamatan=[]
     )
     assert summary(created) == "Pengguna sari dibuat, peran: registrar"
+
+
+def test_a_leaving_before_its_membership_started_says_the_membership_is_cancelled() -> None:
+    before = ParticipantLeft(participant_id="p-1", cohort_id="c-1", reason="formal_employee",
+                             left_on=date(2026, 12, 10), enrolled_on=date(2027, 1, 1))  # fmt: skip
+    assert summary(before) == (
+        "Keluar dari kohort c-1 per 10 Desember 2026: menjadi pekerja penerima upah "
+        "(sebelum kepesertaan dimulai 1 Januari 2027: kepesertaan itu batal)"
+    )
+    during = ParticipantLeft(participant_id="p-1", cohort_id="c-1", reason="formal_employee",
+                             left_on=date(2027, 2, 1), enrolled_on=date(2027, 1, 1))  # fmt: skip
+    assert summary(during) == (
+        "Keluar dari kohort c-1 per 1 Februari 2027: menjadi pekerja penerima upah"
+    )
+    old_style = ParticipantLeft(
+        participant_id="p-1", cohort_id="c-1", reason="formal_employee", left_on=date(2027, 2, 1)
+    )
+    assert summary(old_style) == summary(during)
