@@ -408,7 +408,7 @@ async def budget_of(conn: asyncpg.Connection | asyncpg.Pool, cohort_id: str) -> 
         return None
     months = await conn.fetch("SELECT * FROM rm.cohort_months WHERE cohort_id = $1", cohort_id)
     members = await conn.fetch(
-        """SELECT participant_id, status, enrolments, leavings, funder, funder_from,
+        """SELECT participant_id, status, enrolments, leavings, funders,
                   declared_income, programmes
            FROM rm.participants WHERE cohort_id = $1""",
         cohort_id,

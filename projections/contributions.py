@@ -15,22 +15,19 @@ from typing import Any, Literal
 import asyncpg
 import msgspec
 
-from projections.participants import enrolment_facts, monthly_due, standing
+from projections.participants import enrolment_facts, funder_changes, monthly_due, standing
 from services.domain.calendar import Month, due_date
 from services.domain.coverage import MembershipPeriod, MonthStatus, enrolment_periods
+from services.domain.funders import self_paying
 
 PayerKind = Literal["sponsor", "participant"]
-SELF_PAYING = "mandiri"
-"""The funder (FunderChanged) under which a participant pays for themself."""
 
 
 def payer_of(row: Mapping[str, Any], month: Month) -> PayerKind:
-    """Who pays the participant's `month`: themself from the month their funder became
-    mandiri, else the cohort's sponsor. (The row keeps the latest change of funder only.)"""
-    funder_from = row["funder_from"]
-    if row["funder"] == SELF_PAYING and funder_from is not None and str(month) >= funder_from:
-        return "participant"
-    return "sponsor"
+    """Who pays the participant's `month`: themself when the funder in force for it is
+    mandiri (services.domain.funders: the latest change recorded from that month or
+    before), else the cohort's sponsor. Needs the column funders."""
+    return "participant" if self_paying(funder_changes(row), month) else "sponsor"
 
 
 def slot_periods(row: Mapping[str, Any]) -> tuple[MembershipPeriod, ...]:

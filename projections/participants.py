@@ -21,7 +21,10 @@ participant (a sponsor's payment is one share per member). Two tables behind the
   and reversed references they add), and the changes of one shape are written by one
   set-based INSERT .. ON CONFLICT DO UPDATE over `unnest`, which sets those columns and
   appends to those arrays: no row is read back (only whether an erased data subject has a
-  row). A KPJ, a change of funder, touches three columns, not all of them.
+  row). A KPJ, a change of funder, touches three columns, not all of them. Every change
+  of funder is kept (`funders`, in the order recorded), since a worker may change funder
+  more than once and each month is paid by the funder in force for it
+  (services/domain/funders.py); `funder` / `funder_from` are the latest change.
 - `contribution_shares`: append-only, one row per ContributionPaid, written by one COPY per
   page. Rewriting a participant's row for each share cost twice as much in the database.
 
@@ -65,6 +68,7 @@ from services.domain.coverage import (
     Payment,
     contribution_history,
 )
+from services.domain.funders import FunderChange
 from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.rates import contribution_due
 from services.membership import cessation_of
@@ -74,13 +78,14 @@ FACTS = (
     "kecamatan", "desa", "occupation", "declared_income", "priority", "status", "waitlist_seq",
     "enrolled_on", "left_on", "left_reason", "programmes", "funder", "funder_from", "kpj",
     "enrolments", "registered_at", "updated_at", "last_position", "reversed_references",
-    "leavings",
+    "leavings", "funders",
 )  # fmt: skip
 """Columns of participant_facts; updated_at and last_position of its last event not a share."""
 (
     ID, COHORT, NIK_HASH, NIK, NAME, BIRTH_DATE, SEX, PHONE, KECAMATAN, DESA, OCCUPATION, INCOME,
     PRIORITY, STATUS, WAITLIST_SEQ, ENROLLED_ON, LEFT_ON, LEFT_REASON, PROGRAMMES, FUNDER,
     FUNDER_FROM, KPJ, ENROLMENTS, REGISTERED_AT, UPDATED_AT, LAST_POSITION, REVERSED, LEAVINGS,
+    FUNDERS,
 ) = range(len(FACTS))  # fmt: skip
 SHARES = ("participant_id", "position", "reference", "payer", "months", "amount", "paid_at",
           "recorded_at")  # fmt: skip
@@ -118,29 +123,31 @@ _encode = msgspec.json.Encoder().encode
 
 class Change:
     """What a page does to one participant's facts row: the columns it sets (the last event
-    that sets a column wins), the enrolments, reversed references and leavings it adds, and
-    whether it makes the row when there is none (any event but an erasure does)."""
+    that sets a column wins), the enrolments, reversed references, leavings and changes of
+    funder it adds, and whether it makes the row when there is none (any event but an
+    erasure does)."""
 
-    __slots__ = ("columns", "creates", "enrolments", "leavings", "reversed")
+    __slots__ = ("columns", "creates", "enrolments", "funders", "leavings", "reversed")
 
     def __init__(self) -> None:
         self.columns: dict[int, Any] = {}
         self.enrolments: list[date] = []
         self.reversed: list[str] = []
         self.leavings: list[str] = []
+        self.funders: list[str] = []
         self.creates = False
 
     def shape(self) -> Shape:
         """Changes of one shape are written by one statement."""
         return (
             tuple(sorted(self.columns)), bool(self.enrolments), bool(self.reversed),
-            bool(self.leavings), self.creates,
+            bool(self.leavings), bool(self.funders), self.creates,
         )  # fmt: skip
 
 
-Shape = tuple[tuple[int, ...], bool, bool, bool, bool]
-"""The columns a change sets; whether it appends enrolments, reversed references, leavings;
-whether it makes its row."""
+Shape = tuple[tuple[int, ...], bool, bool, bool, bool, bool]
+"""The columns a change sets; whether it appends enrolments, reversed references, leavings,
+changes of funder; whether it makes its row."""
 
 
 def _registered(c: Change, e: ParticipantRegistered, recorded: RecordedEvent) -> None:
@@ -193,7 +200,9 @@ def _kpj(c: Change, e: KpjRecorded, recorded: RecordedEvent) -> None:
 
 
 def _funder(c: Change, e: FunderChanged, recorded: RecordedEvent) -> None:
+    """The latest change in `funder` / `funder_from`; every change in `funders`."""
     c.columns[FUNDER], c.columns[FUNDER_FROM] = e.funder, e.from_month
+    c.funders.append(str(FunderChange(Month.parse(e.from_month), e.funder)))
 
 
 def _reversed(c: Change, e: ContributionReversed, recorded: RecordedEvent) -> None:
@@ -269,7 +278,7 @@ _SQL_TYPES = {
     "declared_income": "bigint", "priority": "boolean", "waitlist_seq": "bigint",
     "enrolled_on": "date", "left_on": "date", "programmes": "text[]", "enrolments": "date[]",
     "registered_at": "timestamptz", "updated_at": "timestamptz", "last_position": "bigint",
-    "reversed_references": "text[]", "leavings": "text[]",
+    "reversed_references": "text[]", "leavings": "text[]", "funders": "text[]",
 }  # fmt: skip
 _SEPARATOR = "\x1f"
 """Joins an array's values into one text for `unnest` (which would flatten arrays of arrays);
@@ -330,7 +339,7 @@ SELECT f.participant_id, f.cohort_id, f.nik_hash, f.nik, f.name, f.birth_date, f
                   'amount', c.amount, 'paid_at', c.paid_at,
                   'reversed', c.reference = ANY (f.reversed_references)) ORDER BY c.position)
               FROM {shares} c WHERE {mine}), '[]') AS contributions,
-    f.enrolments, f.leavings, f.registered_at,
+    f.enrolments, f.leavings, f.funders, f.registered_at,
     coalesce((SELECT c.recorded_at FROM {shares} c WHERE {mine} AND c.position > f.last_position
               ORDER BY c.position DESC LIMIT 1), f.updated_at) AS updated_at,
     greatest(f.last_position, (SELECT max(c.position) FROM {shares} c WHERE {mine}))
@@ -343,12 +352,13 @@ class ParticipantStatus(Projection):
     """rm.participants (see the read-model contract)."""
 
     name: ClassVar[str] = "participant_status"
-    version: ClassVar[int] = 5
+    version: ClassVar[int] = 6
     # 2: shares behind a hash index, identifiers in "C"; 3: `leavings`, every ParticipantLeft
     # (a leaving ends the membership, services/membership.facts_of); 4: `waitlist_seq` and
     # `priority` from the cohort's WaitlistJoined (the order the cohort promotes in); 5: a
     # `leavings` entry names the first day of the membership left (a leaving before it
-    # cancels that membership)
+    # cancels that membership); 6: `funders`, every change of funder (each month is paid by
+    # the funder in force for it, not by the latest)
     consumes = (
         ParticipantRegistered, ParticipantWaitlisted, WaitlistJoined, ParticipantEnrolled,
         ParticipantLeft, KpjRecorded, FunderChanged, ContributionPaid, ContributionReversed,
@@ -385,7 +395,7 @@ class ParticipantStatus(Projection):
 
 def _arguments(shape: Shape, rows: list[tuple[str, Change]]) -> list[list[Any]]:
     """Column-wise arrays of one shape's changes, arrays joined into text."""
-    columns, enrolments, reversed_, leavings, _ = shape
+    columns, enrolments, reversed_, leavings, funders, _ = shape
     arguments: list[list[Any]] = [[participant_id for participant_id, _ in rows]]
     for index in columns:
         values = [change.columns[index] for _, change in rows]
@@ -398,6 +408,8 @@ def _arguments(shape: Shape, rows: list[tuple[str, Change]]) -> list[list[Any]]:
         arguments.append([_SEPARATOR.join(c.reversed) for _, c in rows])
     if leavings:
         arguments.append([_SEPARATOR.join(c.leavings) for _, c in rows])
+    if funders:
+        arguments.append([_SEPARATOR.join(c.funders) for _, c in rows])
     return arguments
 
 
@@ -408,6 +420,7 @@ def _write(
     enrolments: bool,
     reversed_: bool,
     leavings: bool,
+    funders: bool,
     creates: bool,
 ) -> str:
     """The statement writing changes of one shape: the columns set, the arrays appended to.
@@ -416,7 +429,8 @@ def _write(
     names = ["participant_id", *(FACTS[i] for i in columns)]
     appended = [name for name, on in (("enrolments", enrolments),
                                       ("reversed_references", reversed_),
-                                      ("leavings", leavings)) if on]  # fmt: skip
+                                      ("leavings", leavings),
+                                      ("funders", funders)) if on]  # fmt: skip
     given = names + appended
     kinds = ["text" if n in ("programmes", *appended) else _sql_type(n) for n in given]
     params = ", ".join(f"${n}::{kind}[]" for n, kind in enumerate(kinds, 1))
@@ -496,6 +510,12 @@ def enrolment_facts(row: Mapping[str, Any]) -> ContributionFacts | None:
         cessation=cessation,
         leavings=tuple(leavings),
     )
+
+
+def funder_changes(row: Mapping[str, Any]) -> tuple[FunderChange, ...]:
+    """The row's changes of funder, in the order recorded (column `funders`), for
+    services.domain.funders to say who funds a month."""
+    return tuple(map(FunderChange.parse, row["funders"] or ()))
 
 
 def contribution_facts(

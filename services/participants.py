@@ -19,9 +19,12 @@ from services.commands import ChangeFunder, RecordKpj
 from services.domain.calendar import Month
 from services.domain.coverage import ContributionHistory
 from services.domain.errors import FieldError, IllegalTransition, NotFound, ValidationFailed
+from services.domain.funders import FunderChange, funder_in
 
 FUNDERS = ("apbd_kabupaten", "apbd_provinsi", "mandiri")
 LEAVING_REASONS = ("death", "withdrawal", "moved_away", "formal_employee")
+DEFAULT_FUNDER = "apbd_kabupaten"
+"""Who the participant state names as funder until a FunderChanged says otherwise."""
 
 
 class ParticipantState(msgspec.Struct, frozen=True):
@@ -34,13 +37,21 @@ class ParticipantState(msgspec.Struct, frozen=True):
     """The business date the current enrolment was made, on or before `enrolled_on` (None:
     recorded before ParticipantEnrolled kept it; the event's occurred_at tells it)."""
     kpj: str | None = None
-    funder: str = "apbd_kabupaten"
+    funder: str = DEFAULT_FUNDER
+    """The funder named by the latest change recorded (whatever month it starts from)."""
+    funders: tuple[FunderChange, ...] = ()
+    """Every change of funder, in the order recorded: `funder_of` a month."""
     declared_income: int = 0
     priority: bool = False
     """Flagged priority at registration (e.g. extreme-poverty household): it belongs to the
     person, so a re-join that has to wait keeps it."""
     programmes: tuple[str, ...] = ()
     left_reason: str | None = None
+
+    def funder_of(self, month: Month) -> str:
+        """Who funds `month` (services.domain.funders.funder_in); before every change, the
+        default funder."""
+        return funder_in(self.funders, month) or DEFAULT_FUNDER
 
 
 def evolve(state: ParticipantState, event: Event) -> ParticipantState:
@@ -64,7 +75,8 @@ def evolve(state: ParticipantState, event: Event) -> ParticipantState:
         case KpjRecorded():
             return replace(state, kpj=event.kpj)
         case FunderChanged():
-            return replace(state, funder=event.funder)
+            change = FunderChange(Month.parse(event.from_month), event.funder)
+            return replace(state, funder=event.funder, funders=(*state.funders, change))
     return state
 
 

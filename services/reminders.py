@@ -45,10 +45,9 @@ from events.errors import WrongExpectedVersion
 from events.personal import ERASED
 from events.store import NO_STREAM, Context, EventStore
 from events.types import RecordedEvent
-from projections.participants import SPONSOR, standing
+from projections.participants import funder_changes, standing
 from services.channels import Channel, DeliveryFailed, Routes, configured_routes
 from services.config import Settings
-from services.domain.calendar import Month
 from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.reminders import Cohort, DueReminder, Member, due_reminders
 
@@ -159,7 +158,7 @@ async def _members(pool: asyncpg.Pool, today: date) -> tuple[list[Member], dict[
     """Enrolled participants as members with their standing today, and their phone numbers."""
     rows = await pool.fetch(
         """SELECT participant_id, cohort_id, status, enrolments, contributions, left_on,
-                  leavings, declared_income, programmes, funder, funder_from, phone
+                  leavings, declared_income, programmes, funders, phone
            FROM rm.participants WHERE status = 'enrolled'"""
     )
     members: list[Member] = []
@@ -169,15 +168,13 @@ async def _members(pool: asyncpg.Pool, today: date) -> tuple[list[Member], dict[
         found = standing(row, today)
         if found.history is None:
             continue
-        funder_from = row["funder_from"]
         members.append(
             Member.of(
                 row["participant_id"],
                 row["cohort_id"],
                 found.status_as_of,
                 found.history,
-                funder=row["funder"] or SPONSOR,
-                funder_from=Month.parse(funder_from) if funder_from else None,
+                funders=funder_changes(row),
                 declared_income=row["declared_income"],
                 programmes=tuple(row["programmes"]),
             )

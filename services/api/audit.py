@@ -69,7 +69,7 @@ from services.api.problems import problem_response
 from services.claim_decider import ClaimState, claim_stream
 from services.claim_decider import evolve as evolve_claim
 from services.claim_sla import sla_of
-from services.domain.calendar import business_date
+from services.domain.calendar import Month, business_date
 from services.domain.coverage import ContributionHistory, is_covered
 from services.domain.errors import NotFound
 from services.domain.policy import DEFAULT_POLICY
@@ -230,6 +230,7 @@ class ParticipantAsOf(msgspec.Struct, frozen=True, kw_only=True):
     enrolled_on: date | None
     kpj: str | None
     funder: Annotated[str, msgspec.Meta(examples=["apbd_kabupaten"])]
+    """Who funds the month of the as-of date, by the changes of funder known then."""
     declared_income: int
     programmes: list[str]
     left_reason: str | None
@@ -397,7 +398,7 @@ def participant_as_of(
         status_as_of=status_as_of,
         enrolled_on=state.enrolled_on,
         kpj=state.kpj,
-        funder=state.funder,
+        funder=state.funder_of(Month.of(day)),
         declared_income=state.declared_income,
         programmes=list(state.programmes),
         left_reason=state.left_reason,

@@ -26,14 +26,11 @@ import msgspec
 
 from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, Month
 from services.domain.coverage import ContributionHistory
+from services.domain.funders import FunderChange, self_paying
 from services.domain.indonesian import bulan, bulan_range, tanggal
 from services.domain.money import number, rupiah
 from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.rates import contribution_due
-
-SELF_PAYING = "mandiri"
-"""The funder of a worker who pays for themself (services/participants.py FUNDERS); any other
-funder is the cohort's sponsor."""
 
 _REMINDER_NAMESPACE = uuid.UUID("5b0c6d3e-8f0b-4a51-9a8e-2f9e6b1c7d40")
 _ACTIVE = ("active", "in_arrears")
@@ -63,8 +60,7 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
     cohort_id: str
     status: str  # the standing's status_as_of: only "active" and "in_arrears" get reminders
     member_since: Month  # first month of the current membership
-    funder: str
-    funder_from: Month | None  # the month the funder took over (None: from the start)
+    funders: tuple[FunderChange, ...]  # every change of funder, in the order recorded
     declared_income: int
     programmes: tuple[str, ...]
     paid_months: frozenset[Month]  # months whose contribution is complete
@@ -80,8 +76,7 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
         status: str,
         history: ContributionHistory,
         *,
-        funder: str,
-        funder_from: Month | None,
+        funders: tuple[FunderChange, ...],
         declared_income: int,
         programmes: tuple[str, ...],
     ) -> Member:
@@ -91,8 +86,7 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
             cohort_id=cohort_id,
             status=status,
             member_since=history.periods[-1].start_month,
-            funder=funder,
-            funder_from=funder_from,
+            funders=funders,
             declared_income=declared_income,
             programmes=programmes,
             paid_months=frozenset(r.month for r in history.months if r.paid_on is not None),
@@ -102,10 +96,9 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
         )
 
     def self_paying(self, month: Month) -> bool:
-        """Whether the worker pays `month` themself (else the cohort's sponsor does)."""
-        if self.funder_from is not None and month < self.funder_from:
-            return False  # before the change of funder: the sponsor, the default
-        return self.funder == SELF_PAYING
+        """Whether the worker pays `month` themself by the funder in force for it (else the
+        cohort's sponsor does, as before any change of funder)."""
+        return self_paying(self.funders, month)
 
     def owes(self, month: Month, calendar: BusinessCalendar) -> bool:
         """Whether `month` is still to pay: a month of this membership, unpaid, and the

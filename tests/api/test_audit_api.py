@@ -28,6 +28,7 @@ from services.claim_decider import jkk_claim_id
 from services.claims import ClaimsDesk
 from services.commands import (
     AssignClaim,
+    ChangeFunder,
     ReceiveClaimDocument,
     ReportAccident,
     ReportAccidentOutcome,
@@ -345,6 +346,31 @@ async def test_a_participant_as_known_at_an_instant(
     ):
         refused = await api_client.get(url, params=params, headers=auditor.headers)
         assert assert_problem(refused, 400, "invalid-request")["errors"][0]["field"] == field
+
+
+async def test_a_participants_funder_as_of_is_the_one_in_force_that_month(
+    api_client: Client, officers: dict[str, Officer], sealed_store: EventStore
+) -> None:
+    """Both changes of funder recorded on 1 December 2025: mandiri from March 2026, the
+    regency again from June. As of a date, the funder shown is the one in force that month,
+    not the latest change known by then."""
+    registrar = make_registrar(sealed_store)
+    cohort_id = await open_cohort(registrar, at(date(2025, 10, 1)), quota=1)
+    person = worker(cohort_id, random.randrange(2_000_000, 9_000_000))
+    member = (await registrar.register(person, at(REGISTERED_ON))).participant_id
+    for funder, from_month in (("mandiri", "2026-03"), ("apbd_kabupaten", "2026-06")):
+        await registrar.change_funder(
+            ChangeFunder(member, funder, from_month), at(date(2025, 12, 1))
+        )
+    url = f"/audit/participants/{member}/state"
+    shown = {
+        as_of: (await get_json(api_client, officers["auditor"], url, as_of=as_of))["funder"]
+        for as_of in ("2026-02-28", "2026-03-01", "2026-05-31", "2026-06-01")
+    }
+    assert shown == {
+        "2026-02-28": "apbd_kabupaten", "2026-03-01": "mandiri",
+        "2026-05-31": "mandiri", "2026-06-01": "apbd_kabupaten",
+    }  # fmt: skip
 
 
 async def test_a_claim_as_of_and_as_known_at(

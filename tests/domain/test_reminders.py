@@ -18,6 +18,7 @@ from services.domain.coverage import (
     Payment,
     contribution_history,
 )
+from services.domain.funders import FunderChange
 from services.domain.indonesian import bulan, bulan_range, tanggal
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.rates import contribution_due
@@ -53,8 +54,7 @@ def member(
     paid: dict[Month, date] | None = None,
     *,
     participant_id: str = "p1",
-    funder: str = "mandiri",
-    funder_from: Month | None = None,
+    funders: tuple[FunderChange, ...] | None = None,
     start: Month = OCT,
     leavings: tuple[Cessation, ...] = (),
     rejoins: tuple[Month, ...] = (),
@@ -62,7 +62,8 @@ def member(
 ) -> Member:
     """A member as the reminder job builds them: from their contribution history as of today
     (the coverage rules of services/domain/coverage.py) and the status standing gives (`left`:
-    their row says they have left)."""
+    their row says they have left). Self-paying from the start unless `funders` says
+    otherwise (SPONSORED: the sponsor pays throughout)."""
     payments = tuple(
         Payment(reference=f"{participant_id}-{month}", payer="x", months=(month,),
                 paid_at=paid_at(day), amount=16_800)
@@ -76,10 +77,20 @@ def member(
         status = "membership_ended"
     else:
         status = "in_arrears" if history.arrears_months else "active"
+    if funders is None:
+        funders = (FunderChange(start, "mandiri"),)
     return Member.of(
-        participant_id, KEPAHIANG.cohort_id, status, history, funder=funder,
-        funder_from=funder_from, declared_income=INCOME, programmes=("JKK", "JKM"),
+        participant_id, KEPAHIANG.cohort_id, status, history, funders=funders,
+        declared_income=INCOME, programmes=("JKK", "JKM"),
     )  # fmt: skip
+
+
+SPONSORED: tuple[FunderChange, ...] = ()
+"""No change of funder: the cohort's sponsor pays every month."""
+
+
+def mandiri_from(month: Month) -> tuple[FunderChange, ...]:
+    return (FunderChange(month, "mandiri"),)
 
 
 def kinds(reminders: list[DueReminder]) -> set[tuple[Kind, str, str]]:
@@ -138,10 +149,47 @@ def test_no_reminder_for_a_month_paid_ahead_or_paid_by_the_sponsor() -> None:
     assert due(today, member(today, paid)) == []
     june = date(2026, 6, 10)  # June 2026 is due Monday the 15th, within the budget period
     sponsored = {OCT + i: due_date(OCT + i) for i in range(8)}  # Oct 2025 .. May 2026
-    assert due(june, member(june, sponsored, funder="apbd_kabupaten")) == []
+    assert due(june, member(june, sponsored, funders=SPONSORED)) == []
     # Self-paying only from July: June is still the sponsor's to pay.
-    assert due(june, member(june, sponsored, funder_from=Month(2026, 7))) == []
+    assert due(june, member(june, sponsored, funders=mandiri_from(Month(2026, 7)))) == []
     assert [r.kind for r in due(june, member(june, sponsored))] == [Kind.SELF_PAY_DUE]
+
+
+def test_who_pays_themself_only_from_march_to_may_hears_of_those_months_only() -> None:
+    """Given a worker funded by the regency, mandiri from March 2026, and funded by the
+    regency again from June (two changes of funder, in that order): each reminder goes to
+    whoever funds its month, by the change in force for it, not by the latest change."""
+    changes = (
+        FunderChange(Month(2026, 3), "mandiri"),
+        FunderChange(Month(2026, 6), "apbd_kabupaten"),
+    )
+    sponsor = sponsor_recipient(KEPAHIANG.cohort_id)
+
+    def paid_until(last: Month) -> dict[Month, date]:
+        return {m: due_date(m) for m in (OCT + i for i in range(OCT.months_until(last) + 1))}
+
+    def due_on(today: date, last_paid: Month) -> list[DueReminder]:
+        return due(today, member(today, paid_until(last_paid), funders=changes))
+
+    # January unpaid: the sponsor's month, so the sponsor hears of it.
+    assert kinds(due_on(date(2026, 1, 20), Month(2025, 12))) == {
+        (Kind.ARREARS_1, "2026-01", sponsor)
+    }
+    # March is the worker's: they hear before its due date (16 March).
+    assert kinds(due_on(date(2026, 3, 12), Month(2026, 2))) == {
+        (Kind.SELF_PAY_DUE, "2026-03", "p1")
+    }
+    # The block April..June: the sponsor is asked for June only (April and May are mandiri).
+    [block] = due_on(date(2026, 4, 1), Month(2026, 3))
+    assert (block.kind, block.recipient_id, block.period, block.amount) == (
+        Kind.SPONSOR_BLOCK_DUE, sponsor, Month(2026, 4), 16_800
+    )  # fmt: skip
+    # April unpaid: the worker's arrears, told to the worker.
+    assert kinds(due_on(date(2026, 4, 20), Month(2026, 3))) == {(Kind.ARREARS_1, "2026-04", "p1")}
+    # June is the sponsor's again: no reminder to the worker before its due date.
+    assert due_on(date(2026, 6, 10), Month(2026, 5)) == []
+    only_march = member(date(2026, 6, 10), paid_until(Month(2026, 5)), funders=changes[:1])
+    assert kinds(due(date(2026, 6, 10), only_march)) == {(Kind.SELF_PAY_DUE, "2026-06", "p1")}
 
 
 # -- arrears and the last notice ---------------------------------------------------------------
@@ -194,7 +242,7 @@ def test_who_left_owes_nothing_and_hears_nothing() -> None:
         assert (gone.arrears_months, gone.arrears_amount, gone.lapses_on) == (0, 0, None)
         # and neither they nor the sponsor hear of their months.
         assert due(today, gone) == []
-        sponsored = msgspec.structs.replace(gone, funder="sponsor")
+        sponsored = msgspec.structs.replace(gone, funders=SPONSORED)
         assert due(today, sponsored) == []
 
 
@@ -215,7 +263,7 @@ def test_who_came_back_after_leaving_hears_of_the_new_membership_only() -> None:
 def test_the_sponsor_hears_once_for_all_its_members_in_arrears() -> None:
     today = date(2026, 1, 20)
     paid = {OCT + i: date(2025, 10, 1) for i in range(3)}  # the first block, Oct..Dec
-    members = [member(today, paid, participant_id=f"p{i}", funder="sponsor") for i in range(2)]
+    members = [member(today, paid, participant_id=f"p{i}", funders=SPONSORED) for i in range(2)]
     [notice] = [r for r in due(today, *members) if r.kind is Kind.ARREARS_1]
     assert notice.recipient_id == sponsor_recipient("kph2025")
     assert (notice.participant_id, notice.period, notice.amount) == (None, Month(2026, 1), 33_600)
@@ -231,13 +279,13 @@ def test_after_the_budget_period_the_worker_hears_not_the_sponsor() -> None:
     cohort = msgspec.structs.replace(KEPAHIANG, coverage_end=date(2025, 12, 31))
     paid = {OCT + i: date(2025, 10, 1) for i in range(3)}
     today = date(2026, 1, 20)
-    [arrears] = due(today, member(today, paid, funder="sponsor"), cohort=cohort)
+    [arrears] = due(today, member(today, paid, funders=SPONSORED), cohort=cohort)
     assert (arrears.kind, arrears.participant_id, arrears.period) == (
         Kind.ARREARS_1, "p1", Month(2026, 1)
     )  # fmt: skip
     today = date(2026, 2, 11)
     kinds_due = {
-        r.kind: r for r in due(today, member(today, paid, funder="sponsor"), cohort=cohort)
+        r.kind: r for r in due(today, member(today, paid, funders=SPONSORED), cohort=cohort)
     }
     assert kinds_due[Kind.SELF_PAY_DUE].participant_id == "p1"
     assert kinds_due[Kind.SELF_PAY_DUE].due_on == date(2026, 2, 16)
@@ -250,7 +298,7 @@ def test_the_sponsor_hears_two_weeks_before_a_block_falls_due() -> None:
     """Kepahiang: 1,984 workers at Rp16,800, the first block (Oct..Dec 2025) paid."""
     today = date(2026, 1, 1)  # the block Jan..Mar 2026 is due Thursday 15 January
     paid = {OCT + i: date(2025, 10, 1) for i in range(3)}
-    one = member(today, paid, funder="sponsor")
+    one = member(today, paid, funders=SPONSORED)
     members = [msgspec.structs.replace(one, participant_id=f"p{i}") for i in range(1984)]
     [block] = [r for r in due(today, *members) if r.kind is Kind.SPONSOR_BLOCK_DUE]
     assert (block.period, block.amount, block.due_on) == (
@@ -267,7 +315,7 @@ def test_the_sponsor_hears_two_weeks_before_a_block_falls_due() -> None:
 def test_a_paid_block_and_self_paying_members_are_not_asked_of_the_sponsor() -> None:
     today = date(2026, 1, 1)
     paid = {OCT + i: date(2025, 10, 1) for i in range(6)}  # through March 2026
-    assert not due(today, member(today, paid, funder="sponsor"))
+    assert not due(today, member(today, paid, funders=SPONSORED))
     self_paying = member(today, {OCT + i: date(2025, 10, 1) for i in range(3)})
     assert not [r for r in due(today, self_paying) if r.kind is Kind.SPONSOR_BLOCK_DUE]
 
@@ -276,17 +324,18 @@ def test_the_sponsor_hears_thirty_days_before_the_budget_period_ends() -> None:
     cohort = msgspec.structs.replace(KEPAHIANG, coverage_end=date(2025, 12, 31))
     paid = {OCT + i: date(2025, 10, 1) for i in range(3)}
     on = date(2025, 12, 1)
-    [end] = due(on, member(on, paid, funder="sponsor"), cohort=cohort)
+    [end] = due(on, member(on, paid, funders=SPONSORED), cohort=cohort)
     assert (end.kind, end.period, end.amount, end.due_on) == (
         Kind.SPONSOR_BUDGET_PERIOD_END, Month(2025, 12), None, date(2025, 12, 31)
     )  # fmt: skip
     assert "berakhir 31 Desember 2025" in end.message and "1 peserta" in end.message
     before = date(2025, 11, 30)
-    assert not due(before, member(before, paid, funder="sponsor"), cohort=cohort)
+    assert not due(before, member(before, paid, funders=SPONSORED), cohort=cohort)
 
 
 # -- properties --------------------------------------------------------------------------------
 
+_ARREARS_KINDS = (Kind.ARREARS_1, Kind.ARREARS_2, Kind.ARREARS_3)
 _PERSONAL = re.compile(r"[0-9]{8,}")  # a phone number or NIK would be a long run of digits
 _RUPIAH = re.compile(r"Rp[0-9]{1,3}(\.[0-9]{3})*\b")
 
@@ -303,8 +352,13 @@ def histories(draw: st.DrawFn) -> tuple[date, list[Member]]:
             for month in months
             if draw(st.booleans())
         }
-        funder = draw(st.sampled_from(["mandiri", "sponsor", "apbd_provinsi"]))
-        members.append(member(today, paid, participant_id=f"p{n}", funder=funder, start=start))
+        changes = draw(st.lists(st.builds(
+            FunderChange, st.builds(lambda k: OCT + k, st.integers(0, 14)),
+            st.sampled_from(["mandiri", "apbd_kabupaten", "apbd_provinsi"]),
+        ), max_size=3))  # fmt: skip
+        members.append(
+            member(today, paid, participant_id=f"p{n}", funders=tuple(changes), start=start)
+        )
     return today, members
 
 
@@ -325,6 +379,8 @@ def test_properties_of_the_reminders_due(case: tuple[date, list[Member]]) -> Non
         if worker is not None:
             assert worker.status in ("active", "in_arrears")
             assert pays_themself(worker, KEPAHIANG, r.period)
+        elif r.kind in _ARREARS_KINDS:  # to the sponsor: the unpaid month is one it funds
+            assert any(not pays_themself(m, KEPAHIANG, r.period) for m in members)
         if r.kind in (Kind.ARREARS_1, Kind.ARREARS_2, Kind.ARREARS_3):
             assert due_date(r.period) < today, "arrears only for a month past its due date"
             if worker is not None:

@@ -272,3 +272,59 @@ async def test_a_member_who_left_and_re_joined_is_due_only_while_a_member(
     (sponsor,) = await dues_of(domain_store.pool, date(2026, 6, 20), cohort_ids=[cohort_id])
     assert (sponsor.participants, sponsor.participants_in_arrears) == (2, 2)
     assert (sponsor.arrears_months, sponsor.arrears_amount) == (4, 4 * 16_800)
+
+
+async def test_a_member_self_paying_from_march_to_may_is_the_sponsors_before_and_after(
+    admin: Context, domain_store: EventStore
+) -> None:
+    """Two members from January 2026. The first pays for themself from March, then the regency
+    funds them again from June (two changes of funder); the second is the sponsor's all year.
+    The sponsor paid January and February for both; the first paid March. Each month is due
+    from, and in arrears with, whoever funds it then, not whoever funds it last."""
+    command = msgspec.structs.replace(
+        cohort_command(quota=2), budget_year=2026,
+        coverage_start=date(2026, 1, 1), coverage_end=date(2026, 12, 31),
+    )  # fmt: skip
+    cohort_id = command.cohort_id
+    registrar = registrar_on(domain_store, date(2026, 1, 5))
+    await registrar.administer(command, admin)
+    await registrar.administer(OpenCohort(cohort_id), admin)
+    switcher, _ = await members(registrar, admin, cohort_id, 2)
+    await registrar.change_funder(ChangeFunder(switcher, "mandiri", "2026-03"), admin)
+    await registrar.change_funder(ChangeFunder(switcher, "apbd_kabupaten", "2026-06"), admin)
+    cashier = Cashier(domain_store, registrar, DEFAULT_POLICY)
+    jan_10, mar_10 = datetime(2026, 1, 10, 2, tzinfo=UTC), datetime(2026, 3, 10, 2, tzinfo=UTC)
+    await cashier.pay(sponsor_pays(cohort_id, ["2026-01", "2026-02"], 4 * 16_800, jan_10), admin)
+    await cashier.pay(self_pays(switcher, ["2026-03"], 16_800, mar_10), admin)
+    await catch_up(ProjectionRunner(domain_store, projections()))
+
+    (row,) = await participant_rows(domain_store.pool, [switcher])
+    assert row["funders"] == ["2026-03 mandiri", "2026-06 apbd_kabupaten"]
+    assert (row["funder"], row["funder_from"]) == ("apbd_kabupaten", "2026-06")  # the latest
+    budget = await budget_of(domain_store.pool, cohort_id)
+    assert budget is not None
+    assert [(m.month, m.members) for m in budget.months] == [
+        (f"2026-{n:02d}", 1 if n in (3, 4, 5) else 2) for n in range(1, 13)
+    ]
+    assert budget.amount_due == 21 * 16_800
+
+    # On 20 May: the sponsor owes the second member's March to May, not the first's April
+    # and May, which are the first member's own; June falls due from the sponsor for both.
+    sponsor, mine = await dues_of(domain_store.pool, date(2026, 5, 20), cohort_ids=[cohort_id])
+    assert (sponsor.payer_kind, sponsor.payer) == ("sponsor", cohort_id)
+    assert (sponsor.arrears_months, sponsor.arrears_amount, sponsor.participants_in_arrears) == (
+        3, 3 * 16_800, 1,
+    )  # fmt: skip
+    assert (sponsor.next_month, sponsor.participants, sponsor.next_amount) == (
+        "2026-06", 2, 2 * 16_800,
+    )  # fmt: skip
+    assert (mine.payer_kind, mine.payer) == ("participant", switcher)
+    assert (mine.arrears_months, mine.arrears_amount, mine.participants_in_arrears) == (
+        2, 2 * 16_800, 1,
+    )  # fmt: skip
+    assert (mine.participants, mine.next_amount) == (0, 0)  # June is not theirs
+    # On 20 April the first member's next month (May) is still their own.
+    (april,) = await dues_of(domain_store.pool, date(2026, 4, 20), participant_ids=[switcher])
+    assert (april.payer, april.next_month, april.participants, april.arrears_months) == (
+        switcher, "2026-05", 1, 1,
+    )  # fmt: skip

@@ -27,12 +27,13 @@ from events.personal import ERASED
 from events.store import Context, EventStore, StreamAppend
 from events.types import Event, RecordedEvent
 from projections.cohorts import CohortDashboard
-from projections.contributions import dues, slot_periods
+from projections.contributions import dues, payer_of, slot_periods
 from projections.participants import (
     NAME,
     ParticipantStatus,
     contributions_of,
     fold,
+    funder_changes,
     participant_rows,
     standing,
     waitlist,
@@ -56,7 +57,7 @@ from services.domain.errors import DomainError
 from services.domain.policy import DEFAULT_POLICY, Policy
 from services.domain.regions import default_regions
 from services.membership import facts_of, history_of
-from services.participants import ParticipantState
+from services.participants import FUNDERS, ParticipantState, evolve
 from services.personal_data import erase_subject
 from services.registration import Registrar
 from services.streams import cohort_stream, participant_stream
@@ -482,9 +483,15 @@ _LEAVE = st.tuples(
 )
 _REJOIN = st.tuples(st.just("rejoin"), st.integers(0, 150))  # the day of the re-join
 _NEW_YEAR = st.tuples(st.just("new_year"), st.integers(40, 100))  # the day of the roll-over
+_FUNDER = st.tuples(
+    st.just("funder"),
+    st.sampled_from(FUNDERS),
+    st.integers(0, 9),  # from, months after October
+)
 _STEPS = st.lists(
-    st.one_of(_PAY, _PAY, _REVERSE, _LEAVE, _LEAVE, _LEAVE, _REJOIN, _REJOIN, _NEW_YEAR),
-    min_size=1, max_size=8,
+    st.one_of(_PAY, _PAY, _REVERSE, _LEAVE, _LEAVE, _LEAVE, _REJOIN, _REJOIN, _NEW_YEAR,
+              _FUNDER),
+    min_size=1, max_size=9,
 )  # fmt: skip
 
 
@@ -504,16 +511,22 @@ def day_to_leave(state: ParticipantState, day: int, early: bool) -> date:
     steps=_STEPS,
     days=st.lists(st.integers(0, 300), min_size=3, max_size=3),
     registered=st.integers(-30, 0),
+    funders=st.lists(_FUNDER, max_size=3),
 )
 async def test_standing_from_the_row_is_the_write_sides_history(
-    domain_store: EventStore, steps: list[Any], days: list[int], registered: int
+    domain_store: EventStore,
+    steps: list[Any],
+    days: list[int],
+    registered: int,
+    funders: list[Any],
 ) -> None:
-    """Whatever payments, reversals, leavings, re-joins and a new budget year: a member
-    registered up to a month before the cohort's cover starts on 1 October (their
-    membership starts then), who may leave before it starts, and, the cohort being full
-    (quota 1: another worker waits for the slot), may re-join and wait, be promoted into
+    """Whatever payments, reversals, leavings, re-joins, changes of funder and a new budget
+    year: a member registered up to a month before the cohort's cover starts on 1 October
+    (their membership starts then), who may leave before it starts, and, the cohort being
+    full (quota 1: another worker waits for the slot), may re-join and wait, be promoted into
     budget year 2026 (from 1 January; a re-join that waits brings the new year on that day
-    if it has not come) and leave before that starts too."""
+    if it has not come) and leave before that starts too. Who pays each month (`payer_of`,
+    and the arrears `dues` puts on each payer) is who the write side's state says funds it."""
     admin = Context(actor="admin:dinsos")
     october = date(2025, 10, 1)
     registrar = registrar_on(domain_store, october + timedelta(days=registered))
@@ -522,7 +535,7 @@ async def test_standing_from_the_row_is_the_write_sides_history(
     await registrar.register(worker(cohort_id, next(_numbers)), admin)  # waits for the slot
     cashier = Cashier(domain_store, registrar, DEFAULT_POLICY)
     paid: list[str] = []
-    for step in steps:
+    for step in [*funders, *steps]:  # changes of funder first, and more among the steps
         try:
             if step[0] == "pay":
                 _, months, off, day = step
@@ -542,6 +555,10 @@ async def test_standing_from_the_row_is_the_write_sides_history(
                 back = await registrar_on(domain_store, day).rejoin(Rejoin(member), admin)
                 if back.status == "waitlisted":
                     await new_year(registrar_on(domain_store, day), cohort_id, admin)
+            elif step[0] == "funder":
+                _, funder, months = step
+                from_month = str(Month(2025, 10) + months)
+                await registrar.change_funder(ChangeFunder(member, funder, from_month), admin)
             elif step[0] == "new_year":
                 await new_year(registrar_on(domain_store, october + timedelta(days=step[1])),
                                cohort_id, admin)  # fmt: skip
@@ -555,12 +572,28 @@ async def test_standing_from_the_row_is_the_write_sides_history(
     events = await events_of(domain_store, member)
     facts = facts_of(events)  # the slot months the cohort's budget counts, on both sides
     assert slot_periods(row) == (enrolment_periods(facts[0]) if facts else ())
+    state = ParticipantState()
+    for event in events:  # the write side's own view of the member, funders and all
+        state = evolve(state, event)
+    assert funder_changes(row) == state.funders
+    for month in (Month(2025, 9) + n for n in range(14)):
+        paid_by_themself = state.funder_of(month) == "mandiri"
+        assert payer_of(row, month) == ("participant" if paid_by_themself else "sponsor")
     for day in days:
         today = date(2025, 10, 1) + timedelta(days=day)
         found = standing(row, today)
         assert found.history == history_of(events, today)
         if found.status_as_of == "left":
             assert (found.arrears_months, found.arrears_amount, found.lapses_on) == (0, 0, None)
+        owed = found.history.months if found.history else ()
+        arrears = {"sponsor": 0, "participant": 0}
+        if found.status_as_of in ("active", "in_arrears"):
+            for record in owed:
+                if record.status is MonthStatus.IN_ARREARS:
+                    mandiri = state.funder_of(record.month) == "mandiri"
+                    arrears["participant" if mandiri else "sponsor"] += 1
+        by_payer = {d.payer_kind: d.arrears_months for d in dues([row], today)}
+        assert {k: by_payer.get(k, 0) for k in arrears} == arrears
 
 
 async def new_year(registrar: Registrar, cohort_id: str, admin: Context) -> None:

@@ -437,6 +437,26 @@ async def test_who_has_left_is_not_reminded_nor_counted_in_the_sponsors_arrears(
     assert [r for r in rows.values() if r["participant_id"] is not None] == []
 
 
+async def test_a_later_change_of_funder_leaves_earlier_months_to_whoever_funded_them(
+    world: World,
+) -> None:
+    # Given the self-paying worker (mandiri from January) is funded by the regency again from
+    # February: a second change of funder, January still theirs and unpaid,
+    await world.registrar.change_funder(
+        ChangeFunder(world.self_paying, "apbd_kabupaten", "2026-02"), ADMIN
+    )
+    await world.project()
+    # when today's reminders run,
+    channel = Recording()
+    run = await send_due_reminders(world.store, world.settings, TODAY, channel)
+    # then the worker hears of their January, and the sponsor of its two members' only.
+    assert (run.due, run.sent) == (2, 2)
+    sent = {recipient: message for _, recipient, message in channel.sent}
+    assert set(sent) == {world.phone, SPONSOR_EMAIL}
+    assert sent[world.phone].startswith("Iuran BPJS Ketenagakerjaan Anda tertunggak 1 bulan")
+    assert "iuran 2 peserta" in sent[SPONSOR_EMAIL] and "Rp33.600" in sent[SPONSOR_EMAIL]
+
+
 async def test_a_reminder_scheduled_before_the_worker_left_is_given_up(world: World) -> None:
     # Given the self-paying worker's arrears notice was scheduled but not yet sent,
     with pytest.raises(RuntimeError):
