@@ -7,6 +7,12 @@ a change recorded later decides every month from its own on, and a month before 
 is the cohort's sponsor's. The write side (services/participants.py), the read model
 (projections/participants.py `funders`, projections/contributions.py `payer_of`) and the
 reminders (services/domain/reminders.py) all ask this one rule.
+
+The cohort's budget period (its coverage start and end) does not change who funds a month: a
+month after it is still the sponsor's, for its next budget year to pay (or nobody, and the
+membership lapses), until a change to mandiri says the worker pays from then on (domain.md: a
+worker may change funder, e.g. to continue self-paying after the programme). So dues, the
+cohort budget and the reminders never send a month's bill to someone the facts do not name.
 """
 
 from __future__ import annotations

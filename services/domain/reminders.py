@@ -2,17 +2,22 @@
 
 domain.md "Reminders": the sponsor hears before a block of months falls due and before the
 budget period ends; a self-paying worker before the month's due date (the 15th, or the next
-working day); whoever pays a month hears when it is 1, 2 and 3 months in arrears, and gets a
-last notice before the membership ends. Arrears and the lapse date come from the participant's
-standing (services/domain/coverage.py through the read model), never from rules of our own.
+working day); whoever pays a month hears of the months *it* owes when they are 1, 2 and 3
+months in arrears, and gets a last notice before the membership ends. A member whose months in
+arrears have two payers (mandiri April and May, the regency's budget June) makes two notices,
+each with that payer's months, amount and level; the sponsor's are summed over its members as
+its other reminders are. Arrears and the lapse date come from the participant's standing
+(services/domain/coverage.py through the read model), never from rules of our own.
 
 Each reminder is due for a *window* of days (from N days before its date, policy), so a job that
 missed a day still sends it; it is identified by (recipient, period, kind), so sending it once
 per window is the outbox's job (services/reminders.py), not this module's. Messages are in
 Bahasa Indonesia and hold no personal data: no name, NIK or phone, only amounts, months, dates
 and the names of cohorts and sponsors (institutions). There is no late fine for BPU, so none is
-ever mentioned. Months after a cohort's budget period are the worker's to pay: its sponsor's
-budget no longer covers them, whatever funder the participant's facts still name.
+ever mentioned. Who pays a month is the funder in force for it (services/domain/funders.py),
+the rule dues and the cohort budget use too: a month after the cohort's budget period is still
+its sponsor's unless the worker changed funder to mandiri, and the sponsor is told before the
+period ends that such months go unpaid otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from enum import StrEnum
 import msgspec
 
 from services.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, Month
-from services.domain.coverage import ContributionHistory
+from services.domain.coverage import ContributionHistory, MonthStatus
 from services.domain.funders import FunderChange, self_paying
 from services.domain.indonesian import bulan, bulan_range, tanggal
 from services.domain.money import number, rupiah
@@ -52,6 +57,14 @@ _ARREARS = (Kind.ARREARS_1, Kind.ARREARS_2, Kind.ARREARS_3)
 # -- facts in, reminders out -------------------------------------------------------------------
 
 
+class OwedMonth(msgspec.Struct, frozen=True):
+    """A month in arrears (past its due date, not fully paid, still payable) and what is still
+    to pay for it."""
+
+    month: Month
+    amount: int
+
+
 class Member(msgspec.Struct, frozen=True, kw_only=True):
     """A participant as the reminders see them today: facts from their read-model row and
     their standing as of today. Holds no personal data, so no message can leak any."""
@@ -64,8 +77,7 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
     declared_income: int
     programmes: tuple[str, ...]
     paid_months: frozenset[Month]  # months whose contribution is complete
-    arrears_months: int
-    arrears_amount: int
+    arrears: tuple[OwedMonth, ...]  # the months in arrears, in month order
     lapses_on: date | None  # if nothing more is paid, the first day no longer a member
 
     @classmethod
@@ -90,14 +102,26 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
             declared_income=declared_income,
             programmes=programmes,
             paid_months=frozenset(r.month for r in history.months if r.paid_on is not None),
-            arrears_months=history.arrears_months,
-            arrears_amount=history.arrears_amount,
+            arrears=tuple(
+                OwedMonth(r.month, r.shortfall)
+                for r in history.months
+                if r.status is MonthStatus.IN_ARREARS
+            ),
             lapses_on=history.lapses_on,
         )
 
+    @property
+    def arrears_months(self) -> int:
+        return len(self.arrears)
+
+    @property
+    def arrears_amount(self) -> int:
+        return sum(owed.amount for owed in self.arrears)
+
     def self_paying(self, month: Month) -> bool:
         """Whether the worker pays `month` themself by the funder in force for it (else the
-        cohort's sponsor does, as before any change of funder)."""
+        cohort's sponsor does, as before any change of funder, and after its budget period
+        too: services/domain/funders.py, as projections/contributions.py `payer_of`)."""
         return self_paying(self.funders, month)
 
     def owes(self, month: Month, calendar: BusinessCalendar) -> bool:
@@ -175,9 +199,9 @@ def _for_cohort(
 ) -> Iterator[DueReminder]:
     sponsor_arrears: dict[tuple[Kind, Month], list[_Arrears]] = {}
     for member in members:
-        yield from _self_pay_due(today, member, cohort, policy, calendar)
-        for notice in _arrears(today, member, policy, calendar):
-            if pays_themself(member, cohort, notice.unpaid):
+        yield from _self_pay_due(today, member, policy, calendar)
+        for notice in _arrears(today, member, policy):
+            if notice.to_worker:
                 yield _to_worker(member, notice)
             else:
                 sponsor_arrears.setdefault((notice.kind, notice.period), []).append(notice)
@@ -196,26 +220,13 @@ def next_due_month(today: date, calendar: BusinessCalendar = DEFAULT_CALENDAR) -
     return month if calendar.due_date(month) > today else month + 1
 
 
-def last_overdue_month(today: date, calendar: BusinessCalendar = DEFAULT_CALENDAR) -> Month:
-    """The latest month whose due date is before today."""
-    month = Month.of(today)
-    return month if calendar.due_date(month) < today else month - 1
-
-
-def pays_themself(member: Member, cohort: Cohort, month: Month) -> bool:
-    """Whether the worker is the one to pay `month`: self-paying by their funder, or a month
-    after the cohort's budget period, which its sponsor no longer pays (domain.md: workers may
-    continue on their own after the programme)."""
-    return member.self_paying(month) or month > Month.of(cohort.coverage_end)
-
-
 def _self_pay_due(
-    today: date, member: Member, cohort: Cohort, policy: Policy, calendar: BusinessCalendar
+    today: date, member: Member, policy: Policy, calendar: BusinessCalendar
 ) -> Iterator[DueReminder]:
     month = next_due_month(today, calendar)
     due_on = calendar.due_date(month)
     if (
-        pays_themself(member, cohort, month)
+        member.self_paying(month)
         and member.owes(month, calendar)
         and today >= due_on - timedelta(days=policy.self_pay_reminder_days)
     ):
@@ -231,55 +242,70 @@ def _self_pay_due(
 
 
 class _Arrears(msgspec.Struct, frozen=True, kw_only=True):
-    """One member's arrears notice, before it is addressed to the worker or the sponsor."""
+    """One payer's arrears notice about one member: the months in arrears that payer owes."""
 
     kind: Kind
-    period: Month
-    unpaid: Month  # the latest unpaid month past its due date: whoever pays it is told
-    months: int
+    period: Month  # the latest of `owed`
+    to_worker: bool  # the worker pays `owed` (mandiri), else the cohort's sponsor does
+    owed: tuple[Month, ...]
     amount: int
     pay_by: date
     lapses_on: date
 
+    @property
+    def months(self) -> int:
+        return len(self.owed)
 
-def _arrears(
-    today: date, member: Member, policy: Policy, calendar: BusinessCalendar
-) -> Iterator[_Arrears]:
-    """The arrears notice for the number of months in arrears (1, 2, 3: the latest unpaid
-    month past its due date is its period), and the last notice in the days before the
-    lapse."""
-    if member.arrears_months < 1 or member.lapses_on is None:
+
+def _arrears(today: date, member: Member, policy: Policy) -> Iterator[_Arrears]:
+    """Per payer of the member's months in arrears (the funder in force for each month), a
+    notice of that payer's months only: its level is how many of them there are (1, 2, 3),
+    its period the latest of them; and in the days before the lapse, a last notice to each
+    payer that owes any (either paying its months breaks the run of unpaid months).
+
+    The reminder id already names the payer (its recipient). A member whose months in arrears
+    all have one payer gets the recipient, level and period, so the id, that the rule before
+    per-payer notices gave (the latest unpaid month's payer told of all of them): a notice
+    already sent is not sent again. Only members with two payers in arrears at once, whom that
+    rule told wrongly, get notices under ids not seen before."""
+    if member.lapses_on is None:
         return
-    overdue = last_overdue_month(today, calendar)
-    unpaid = next(
-        (m for m in _months_back(overdue, member.member_since) if m not in member.paid_months),
-        None,
-    )
-    if unpaid is None:
-        return
-    common = {
-        "unpaid": unpaid,
-        "months": member.arrears_months,
-        "amount": member.arrears_amount,
-        "pay_by": member.lapses_on - timedelta(days=1),
-        "lapses_on": member.lapses_on,
-    }
-    kind = _ARREARS[min(member.arrears_months, len(_ARREARS)) - 1]
-    yield _Arrears(kind=kind, period=unpaid, **common)
+    by_payer: dict[bool, list[OwedMonth]] = {}
+    for owed in member.arrears:
+        by_payer.setdefault(member.self_paying(owed.month), []).append(owed)
     warn_from = member.lapses_on - timedelta(days=policy.membership_ending_reminder_days)
-    if warn_from <= today < member.lapses_on:
-        period = Month.of(member.lapses_on - timedelta(days=1))
-        yield _Arrears(kind=Kind.MEMBERSHIP_ENDING, period=period, **common)
+    for to_worker, owed in by_payer.items():
+        common = {
+            "to_worker": to_worker,
+            "owed": tuple(o.month for o in owed),
+            "amount": sum(o.amount for o in owed),
+            "pay_by": member.lapses_on - timedelta(days=1),
+            "lapses_on": member.lapses_on,
+        }
+        kind = _ARREARS[min(len(owed), len(_ARREARS)) - 1]
+        yield _Arrears(kind=kind, period=max(o.month for o in owed), **common)
+        if warn_from <= today < member.lapses_on:
+            period = Month.of(member.lapses_on - timedelta(days=1))
+            yield _Arrears(kind=Kind.MEMBERSHIP_ENDING, period=period, **common)
 
 
-def _months_back(last: Month, first: Month) -> Iterator[Month]:
-    """From `last` back to `first`, both included."""
-    for index in range(last.index, first.index - 1, -1):
-        yield Month.from_index(index)
+def _months_named(months: tuple[Month, ...]) -> str:
+    """Months as a worker's notice names them: "Juni 2026", "April sampai Mei 2026",
+    "April 2026 dan Juni 2026"."""
+    first, last = months[0], months[-1]
+    if len(months) == 1:
+        return bulan(first)
+    if first.months_until(last) == len(months) - 1:
+        return bulan_range(first, last)
+    return ", ".join(map(bulan, months[:-1])) + f" dan {bulan(last)}"
 
 
 def _to_worker(member: Member, notice: _Arrears) -> DueReminder:
-    owed = f"tertunggak {notice.months} bulan, sebesar {rupiah(notice.amount)}"
+    """The worker hears of their own months only, by name: the sponsor's are not theirs."""
+    owed = (
+        f"tertunggak {notice.months} bulan ({_months_named(notice.owed)}), "
+        f"sebesar {rupiah(notice.amount)}"
+    )
     if notice.kind is Kind.MEMBERSHIP_ENDING:
         message = (
             f"Pemberitahuan terakhir BPJS Ketenagakerjaan: iuran Anda {owed}. Bayar paling "
@@ -353,9 +379,7 @@ def _block_due(
     months = [Month.from_index(i) for i in range(block.index, last.index + 1)]
     amount, participants = 0, 0
     for member in members:
-        owed = [
-            m for m in months if not pays_themself(member, cohort, m) and member.owes(m, calendar)
-        ]
+        owed = [m for m in months if not member.self_paying(m) and member.owes(m, calendar)]
         amount += sum(member.amount_due(m) for m in owed)
         participants += bool(owed)
     if not amount:
@@ -383,7 +407,7 @@ def _budget_period_end(
     end = cohort.coverage_end
     if not end - timedelta(days=policy.budget_period_end_reminder_days) <= today <= end:
         return
-    funded = sum(1 for m in members if not pays_themself(m, cohort, Month.of(end)))
+    funded = sum(1 for m in members if not m.self_paying(Month.of(end)))
     if not funded:
         return
     message = (

@@ -10,6 +10,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from projections.contributions import payer_of
 from services.domain.calendar import Month, due_date
 from services.domain.coverage import (
     Cessation,
@@ -18,7 +19,7 @@ from services.domain.coverage import (
     Payment,
     contribution_history,
 )
-from services.domain.funders import FunderChange
+from services.domain.funders import FunderChange, self_paying
 from services.domain.indonesian import bulan, bulan_range, tanggal
 from services.domain.policy import DEFAULT_POLICY
 from services.domain.rates import contribution_due
@@ -28,7 +29,6 @@ from services.domain.reminders import (
     Kind,
     Member,
     due_reminders,
-    pays_themself,
     reminder_id,
     sponsor_recipient,
 )
@@ -220,9 +220,10 @@ def test_arrears_notices_at_one_two_and_three_months_then_the_last_notice() -> N
     [last] = [r for r in due(date(2026, 2, 10), member(date(2026, 2, 10), paid))
               if r.kind is Kind.MEMBERSHIP_ENDING]  # fmt: skip
     assert last.message == (
-        "Pemberitahuan terakhir BPJS Ketenagakerjaan: iuran Anda tertunggak 3 bulan, sebesar "
-        "Rp50.400. Bayar paling lambat 16 Februari 2026; jika tidak, kepesertaan Anda berakhir "
-        "mulai 17 Februari 2026 dan pendaftaran ulang dimulai dari awal."
+        "Pemberitahuan terakhir BPJS Ketenagakerjaan: iuran Anda tertunggak 3 bulan (November "
+        "2025 sampai Januari 2026), sebesar Rp50.400. Bayar paling lambat 16 Februari 2026; jika "
+        "tidak, kepesertaan Anda berakhir mulai 17 Februari 2026 dan pendaftaran ulang dimulai "
+        "dari awal."
     )
 
 
@@ -273,22 +274,167 @@ def test_the_sponsor_hears_once_for_all_its_members_in_arrears() -> None:
     )
 
 
-def test_after_the_budget_period_the_worker_hears_not_the_sponsor() -> None:
-    """The sponsor paid Oct..Dec 2025 and its budget period ended: nobody changed the funder,
-    but January is the worker's to pay."""
+def test_after_the_budget_period_the_sponsor_pays_until_a_change_to_mandiri() -> None:
+    """Given the sponsor paid Oct..Dec 2025 and its budget period ended with December, and
+    nobody changed the funder: January is still the sponsor's (for its next budget year, or
+    nobody), as dues and the cohort budget say (payer_of), so the sponsor hears of it and the
+    worker does not. Once the worker changes to mandiri from January, January is theirs."""
     cohort = msgspec.structs.replace(KEPAHIANG, coverage_end=date(2025, 12, 31))
     paid = {OCT + i: date(2025, 10, 1) for i in range(3)}
+    sponsor = sponsor_recipient(cohort.cohort_id)
+    jan = Month(2026, 1)
     today = date(2026, 1, 20)
-    [arrears] = due(today, member(today, paid, funders=SPONSORED), cohort=cohort)
-    assert (arrears.kind, arrears.participant_id, arrears.period) == (
-        Kind.ARREARS_1, "p1", Month(2026, 1)
-    )  # fmt: skip
-    today = date(2026, 2, 11)
-    kinds_due = {
-        r.kind: r for r in due(today, member(today, paid, funders=SPONSORED), cohort=cohort)
+    assert payer_of({"funders": []}, jan) == "sponsor"
+    assert kinds(due(today, member(today, paid, funders=SPONSORED), cohort=cohort)) == {
+        (Kind.ARREARS_1, "2026-01", sponsor)
     }
-    assert kinds_due[Kind.SELF_PAY_DUE].participant_id == "p1"
-    assert kinds_due[Kind.SELF_PAY_DUE].due_on == date(2026, 2, 16)
+    # No reminder to the worker before February's due date either: not theirs to pay.
+    feb = date(2026, 2, 11)
+    assert not [
+        r
+        for r in due(feb, member(feb, paid, funders=SPONSORED), cohort=cohort)
+        if r.participant_id is not None
+    ]
+    # Given a change to mandiri from January, the same months are the worker's, on both sides.
+    changed = mandiri_from(jan)
+    assert payer_of({"funders": [str(c) for c in changed]}, jan) == "participant"
+    assert kinds(due(today, member(today, paid, funders=changed), cohort=cohort)) == {
+        (Kind.ARREARS_1, "2026-01", "p1")
+    }
+    by_kind = {r.kind: r for r in due(feb, member(feb, paid, funders=changed), cohort=cohort)}
+    assert (by_kind[Kind.SELF_PAY_DUE].participant_id, by_kind[Kind.SELF_PAY_DUE].due_on) == (
+        "p1", date(2026, 2, 16)
+    )  # fmt: skip
+
+
+# -- arrears with two payers -------------------------------------------------------------------
+
+SPONSOR = sponsor_recipient(KEPAHIANG.cohort_id)
+APRIL, MAY, JUNE, JULY = (Month(2026, m) for m in (4, 5, 6, 7))
+MANDIRI_APRIL_TO_MAY = (FunderChange(APRIL, "mandiri"), FunderChange(JUNE, "apbd_kabupaten"))
+"""The worker pays April and May themself; the regency's budget pays again from June."""
+PAID_TO_MARCH = {OCT + i: due_date(OCT + i) for i in range(OCT.months_until(Month(2026, 3)) + 1)}
+
+
+def arrears_notices(today: date, *members: Member) -> dict[tuple[Kind, str], DueReminder]:
+    """The arrears notices and last notices due today, by kind and recipient."""
+    return {
+        (r.kind, r.recipient_id): r
+        for r in due(today, *members)
+        if r.kind in (*_ARREARS_KINDS, Kind.MEMBERSHIP_ENDING)
+    }
+
+
+def test_each_payer_is_told_only_the_months_it_owes() -> None:
+    """Given a worker who pays April and May themself, funded by the regency again from June,
+    and who has paid nothing since March: on 20 June April, May and June are in arrears."""
+    today = date(2026, 6, 20)
+    mixed = member(today, PAID_TO_MARCH, funders=MANDIRI_APRIL_TO_MAY)
+    assert mixed.arrears_months == 3
+    notices = arrears_notices(today, mixed)
+    # Then the worker hears of April and May (two months, Rp33.600), not of June,
+    worker = notices.pop((Kind.ARREARS_2, "p1"))
+    assert (worker.period, worker.amount, worker.due_on) == (MAY, 33_600, date(2026, 7, 15))
+    assert worker.message == (
+        "Iuran BPJS Ketenagakerjaan Anda tertunggak 2 bulan (April sampai Mei 2026), sebesar "
+        "Rp33.600. Bayar paling lambat 15 Juli 2026 agar kepesertaan Anda tidak berakhir. "
+        "Kecelakaan kerja pada bulan yang belum dibayar tidak ditanggung."
+    )
+    # and the sponsor of June only (one month, Rp16.800), not of the worker's months.
+    sponsor = notices.pop((Kind.ARREARS_1, SPONSOR))
+    assert (sponsor.participant_id, sponsor.period, sponsor.amount) == (None, JUNE, 16_800)
+    assert sponsor.message.startswith(
+        "Yth. APBD Kabupaten Kepahiang: iuran 1 peserta Pekerja Rentan Kepahiang 2025 "
+        "tertunggak 1 bulan, sebesar Rp16.800."
+    )
+    assert notices == {}
+
+
+def test_the_level_follows_the_months_that_payer_owes() -> None:
+    """The same worker, month by month: the worker's level counts April and May only, the
+    sponsor's June only; and the last notice before the lapse goes to both, each with its own
+    months (either paying its months keeps the membership)."""
+
+    def levels(today: date) -> dict[tuple[Kind, str], tuple[str, int | None]]:
+        mixed = member(today, PAID_TO_MARCH, funders=MANDIRI_APRIL_TO_MAY)
+        return {k: (str(r.period), r.amount) for k, r in arrears_notices(today, mixed).items()}
+
+    assert levels(date(2026, 4, 20)) == {(Kind.ARREARS_1, "p1"): ("2026-04", 16_800)}
+    may = levels(date(2026, 5, 20))
+    assert may == {(Kind.ARREARS_2, "p1"): ("2026-05", 33_600)}
+    # In June the worker's notice is the one they had in May (same id: not sent twice), and
+    # the sponsor starts at the first level for its first month, not at the third.
+    assert levels(date(2026, 6, 20)) == may | {(Kind.ARREARS_1, SPONSOR): ("2026-06", 16_800)}
+    # Before the lapse (April..July unpaid at the end of 15 July: ends on the 16th),
+    assert levels(date(2026, 7, 10)) == may | {
+        (Kind.ARREARS_1, SPONSOR): ("2026-06", 16_800),
+        (Kind.MEMBERSHIP_ENDING, "p1"): ("2026-07", 33_600),
+        (Kind.MEMBERSHIP_ENDING, SPONSOR): ("2026-07", 16_800),
+    }
+    [last] = [
+        r
+        for r in due(date(2026, 7, 10), member(date(2026, 7, 10), PAID_TO_MARCH,
+                                                funders=MANDIRI_APRIL_TO_MAY))
+        if r.kind is Kind.MEMBERSHIP_ENDING and r.participant_id == "p1"
+    ]  # fmt: skip
+    assert last.message.startswith(
+        "Pemberitahuan terakhir BPJS Ketenagakerjaan: iuran Anda tertunggak 2 bulan (April "
+        "sampai Mei 2026), sebesar Rp33.600. Bayar paling lambat 15 Juli 2026;"
+    )
+    assert levels(date(2026, 7, 16)) == {}  # membership ended: nothing more to remind
+
+
+def test_the_other_way_round_the_sponsor_owes_the_earlier_months() -> None:
+    """Given the regency funds April and May and the worker pays themself from June: the
+    sponsor hears of April and May (second level), the worker of June only (first level)."""
+    today = date(2026, 6, 20)
+    mixed = member(today, PAID_TO_MARCH, funders=mandiri_from(JUNE))
+    notices = arrears_notices(today, mixed)
+    assert {k: (str(r.period), r.amount) for k, r in notices.items()} == {
+        (Kind.ARREARS_2, SPONSOR): ("2026-05", 33_600),
+        (Kind.ARREARS_1, "p1"): ("2026-06", 16_800),
+    }
+    assert (
+        "tertunggak 1 bulan (Juni 2026), sebesar Rp16.800"
+        in notices[(Kind.ARREARS_1, "p1")].message
+    )
+
+
+def test_the_sponsor_sums_its_months_over_its_members_per_level() -> None:
+    """Given the mixed worker (the sponsor owes June), a member the sponsor funds throughout
+    who paid through May (the sponsor owes June), and one who paid nothing since March (the
+    sponsor owes April..June): the sponsor gets one first-level notice for the two Junes and
+    one third-level notice for the three months; the worker hears of their own two."""
+    today = date(2026, 6, 20)
+    through_may = PAID_TO_MARCH | {APRIL: due_date(APRIL), MAY: due_date(MAY)}
+    members = (
+        member(today, PAID_TO_MARCH, participant_id="p1", funders=MANDIRI_APRIL_TO_MAY),
+        member(today, through_may, participant_id="p2", funders=SPONSORED),
+        member(today, PAID_TO_MARCH, participant_id="p3", funders=SPONSORED),
+    )
+    notices = arrears_notices(today, *members)
+    assert {k: (str(r.period), r.amount) for k, r in notices.items()} == {
+        (Kind.ARREARS_2, "p1"): ("2026-05", 33_600),
+        (Kind.ARREARS_1, SPONSOR): ("2026-06", 33_600),
+        (Kind.ARREARS_3, SPONSOR): ("2026-06", 50_400),
+    }
+    assert "iuran 2 peserta" in notices[(Kind.ARREARS_1, SPONSOR)].message
+    assert "iuran 1 peserta" in notices[(Kind.ARREARS_3, SPONSOR)].message
+
+
+def test_the_months_named_for_the_worker() -> None:
+    """Months in arrears need not be consecutive: April is the worker's, May the sponsor's
+    (paid), June the worker's again."""
+    changes = (
+        FunderChange(APRIL, "mandiri"),
+        FunderChange(MAY, "apbd_kabupaten"),
+        FunderChange(JUNE, "mandiri"),
+    )
+    today = date(2026, 6, 20)
+    worker = member(today, PAID_TO_MARCH | {MAY: due_date(MAY)}, funders=changes)
+    [notice] = arrears_notices(today, worker).values()
+    assert (notice.kind, notice.period, notice.amount) == (Kind.ARREARS_2, JUNE, 33_600)
+    assert "tertunggak 2 bulan (April 2026 dan Juni 2026), sebesar Rp33.600" in notice.message
 
 
 # -- the sponsor's blocks and budget period ---------------------------------------------------
@@ -378,20 +524,79 @@ def test_properties_of_the_reminders_due(case: tuple[date, list[Member]]) -> Non
         worker = by_id.get(r.participant_id or "")
         if worker is not None:
             assert worker.status in ("active", "in_arrears")
-            assert pays_themself(worker, KEPAHIANG, r.period)
+            if r.kind is not Kind.MEMBERSHIP_ENDING:
+                assert worker.self_paying(r.period)
         elif r.kind in _ARREARS_KINDS:  # to the sponsor: the unpaid month is one it funds
-            assert any(not pays_themself(m, KEPAHIANG, r.period) for m in members)
-        if r.kind in (Kind.ARREARS_1, Kind.ARREARS_2, Kind.ARREARS_3):
+            assert any(not m.self_paying(r.period) for m in members)
+        if r.kind in _ARREARS_KINDS:
             assert due_date(r.period) < today, "arrears only for a month past its due date"
             if worker is not None:
                 assert r.period not in worker.paid_months, "no arrears notice for a paid month"
-                assert r.amount == worker.arrears_amount > 0
+                theirs = [o for o in worker.arrears if worker.self_paying(o.month)]
+                assert r.amount == sum(o.amount for o in theirs) > 0
+                assert r.kind is _ARREARS_KINDS[len(theirs) - 1]
         if r.kind is Kind.SELF_PAY_DUE:
             assert worker is not None and r.period not in worker.paid_months
             assert today < r.due_on <= today + timedelta(days=DEFAULT_POLICY.self_pay_reminder_days)
             assert r.amount == contribution_due(INCOME, ("JKK", "JKM"), r.period).total
+    # Every month in arrears is told once, to its payer: the notices add up to the arrears.
+    owing = [m for m in members if m.status in ("active", "in_arrears") and m.lapses_on]
+    told = sum(r.amount or 0 for r in reminders if r.kind in _ARREARS_KINDS)
+    assert told == sum(m.arrears_amount for m in owing)
     # Whoever paid every month that is due owes nothing and hears nothing about arrears.
     for m in members:
         if m.arrears_months == 0:
             assert not [r for r in reminders if r.participant_id == m.participant_id
                         and r.kind not in (Kind.SELF_PAY_DUE,)]  # fmt: skip
+
+
+def notice_before_per_payer(today: date, m: Member) -> tuple[str, Month, Kind] | None:
+    """The arrears notice as the rule gave it before notices were per payer (commit
+    cef8333): its level from all the member's months in arrears, its period the latest
+    unpaid month past its due date, to whoever pays that month. As (recipient, period, kind):
+    what its reminder id is made of."""
+    if m.status not in ("active", "in_arrears") or m.arrears_months < 1 or m.lapses_on is None:
+        return None
+    month = Month.of(today)
+    overdue = month if due_date(month) < today else month - 1
+    back = (Month.from_index(i) for i in range(overdue.index, m.member_since.index - 1, -1))
+    unpaid = next((x for x in back if x not in m.paid_months), None)
+    if unpaid is None:
+        return None
+    recipient = m.participant_id if m.self_paying(unpaid) else SPONSOR
+    return recipient, unpaid, _ARREARS_KINDS[min(m.arrears_months, 3) - 1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(histories())
+def test_a_member_with_one_payer_keeps_the_reminder_id_it_had(
+    case: tuple[date, list[Member]],
+) -> None:
+    """Notices already sent are not sent again after the change to per-payer notices: for a
+    member whose months in arrears all have one payer (every member but those with two payers
+    in arrears at once), the notice has the recipient, period and kind, so the id, that the
+    earlier rule gave it (the outbox finds its stream and schedules nothing)."""
+    today, members = case
+    ids = {r.reminder_id for r in due(today, *members)}
+    for m in members:
+        before = notice_before_per_payer(today, m)
+        if before is None or len({m.self_paying(o.month) for o in m.arrears}) != 1:
+            continue
+        assert reminder_id(*before) in ids, (m, before)
+
+
+def test_payer_of_and_the_reminders_name_the_same_payer_for_every_month() -> None:
+    """One rule (services/domain/funders.py) on both sides, for months before, during and
+    after the budget period, under any of these histories of funder."""
+    histories_of_funder = [
+        (),
+        mandiri_from(Month(2026, 10)),  # after the budget period (ends September 2026)
+        MANDIRI_APRIL_TO_MAY,
+        (FunderChange(Month(2026, 11), "mandiri"), FunderChange(Month(2026, 2), "apbd_provinsi")),
+    ]
+    for changes in histories_of_funder:
+        row = {"funders": [str(c) for c in changes]}
+        for month in (OCT + i for i in range(24)):
+            worker_pays = member(date(2025, 10, 1), funders=changes).self_paying(month)
+            assert worker_pays == self_paying(changes, month)
+            assert payer_of(row, month) == ("participant" if worker_pays else "sponsor")

@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 
 from events.catalog import ReminderFailed, ReminderScheduled, ReminderSent, registry
 from events.personal import MasterKeys
-from events.store import Context, EventStore
+from events.store import NO_STREAM, Context, EventStore
 from projections.runner import ProjectionRunner
 from services.bootstrap import migrate_database, projection_runner
 from services.channels import DeliveryFailed, FileSink, HttpGateway, SmtpChannel
@@ -36,7 +36,9 @@ from services.commands import (
 )
 from services.config import Settings, SettingsError
 from services.contributions import Cashier
+from services.domain.calendar import Month
 from services.domain.policy import DEFAULT_POLICY
+from services.domain.reminders import Kind, reminder_id, sponsor_recipient
 from services.personal_data import erase_subject
 from services.registration import Registrar
 from services.reminders import reminder_stream, send_due_reminders
@@ -322,8 +324,8 @@ async def test_two_runs_at_once_send_each_reminder_once(world: World) -> None:
     sent = {recipient: message for _, recipient, message in channel.sent}
     assert set(sent) == {world.phone, SPONSOR_EMAIL}
     assert sent[world.phone].startswith(
-        "Iuran BPJS Ketenagakerjaan Anda tertunggak 1 bulan, sebesar Rp16.800. Bayar paling "
-        "lambat 15 April 2026"
+        "Iuran BPJS Ketenagakerjaan Anda tertunggak 1 bulan (Januari 2026), sebesar Rp16.800. "
+        "Bayar paling lambat 15 April 2026"
     )
     assert "iuran 2 peserta" in sent[SPONSOR_EMAIL] and "Rp33.600" in sent[SPONSOR_EMAIL]
     for message in sent.values():  # no personal data: no name, NIK or phone
@@ -455,6 +457,95 @@ async def test_a_later_change_of_funder_leaves_earlier_months_to_whoever_funded_
     assert set(sent) == {world.phone, SPONSOR_EMAIL}
     assert sent[world.phone].startswith("Iuran BPJS Ketenagakerjaan Anda tertunggak 1 bulan")
     assert "iuran 2 peserta" in sent[SPONSOR_EMAIL] and "Rp33.600" in sent[SPONSOR_EMAIL]
+
+
+MARCH_25 = date(2026, 3, 25)
+"""January, February and March are past their due dates (15 January, 16 February, 16 March)
+and nobody has paid since December; the memberships lapse on 16 April if nothing is paid."""
+
+
+async def funded_by_the_regency_again_from_march(world: World) -> None:
+    """The self-paying worker (mandiri from January) is funded by the regency again from March:
+    January and February are theirs, March the sponsor's."""
+    await world.registrar.change_funder(
+        ChangeFunder(world.self_paying, "apbd_kabupaten", "2026-03"), ADMIN
+    )
+    await world.project()
+
+
+async def test_arrears_with_two_payers_go_to_each_payer_once_with_its_own_months(
+    world: World,
+) -> None:
+    await funded_by_the_regency_again_from_march(world)
+    # When the reminders run on 25 March,
+    channel = Recording()
+    run = await send_due_reminders(world.store, world.settings, MARCH_25, channel)
+    # then the worker hears of January and February only, at the second level,
+    assert (run.due, run.scheduled, run.sent, run.failed) == (3, 3, 3, 0)
+    [to_worker] = [message for _, to, message in channel.sent if to == world.phone]
+    assert to_worker.startswith(
+        "Iuran BPJS Ketenagakerjaan Anda tertunggak 2 bulan (Januari sampai Februari 2026), "
+        "sebesar Rp33.600. Bayar paling lambat 15 April 2026"
+    )
+    # and the sponsor of its months only: the worker's March at the first level, apart from
+    # the third level of its two members who owe January..March.
+    to_sponsor = sorted(message for _, to, message in channel.sent if to == SPONSOR_EMAIL)
+    assert len(to_sponsor) == 2
+    assert (
+        "iuran 1 peserta" in to_sponsor[0]
+        and "tertunggak 1 bulan, sebesar Rp16.800" in (to_sponsor[0])
+    )
+    assert (
+        "iuran 2 peserta" in to_sponsor[1]
+        and "tertunggak 3 bulan, sebesar Rp100.800" in (to_sponsor[1])
+    )
+    rows = await world.rows()
+    assert sorted((r["kind"], r["period"], r["participant_id"] or "") for r in rows.values()) == [
+        ("arrears_1", "2026-03", ""),
+        ("arrears_2", "2026-02", world.self_paying),
+        ("arrears_3", "2026-03", ""),
+    ]
+    # Running again, the same day or the next, sends nothing more: each went out once.
+    for day in (MARCH_25, date(2026, 3, 26)):
+        again = await send_due_reminders(world.store, world.settings, day, channel)
+        assert (again.due, again.scheduled, again.sent, again.skipped) == (3, 0, 0, 3)
+    assert len(channel.sent) == 3
+    assert {r["state"] for r in (await world.rows()).values()} == {"sent"}
+
+
+async def test_a_notice_sent_before_notices_were_per_payer_is_not_sent_again(
+    world: World,
+) -> None:
+    """Given the sponsor's third-level notice for March was sent by a run before notices were
+    per payer (the rule then told the sponsor of all three members' three months in it): its
+    id is (the sponsor, March, arrears_3), the same as the per-payer notice for the two
+    members the sponsor funds throughout, so the outbox finds it and does not send it again.
+    The worker's own months and the sponsor's March for the worker were never told apart
+    before: those two notices are new, and go out once."""
+    await funded_by_the_regency_again_from_march(world)
+    old_id = reminder_id(sponsor_recipient(world.cohort_id), Month(2026, 3), Kind.ARREARS_3)
+    context = Context(actor="system:reminders")
+    before = ReminderScheduled(
+        reminder_id=old_id, kind="arrears_3", period="2026-03", participant_id=None,
+        cohort_id=world.cohort_id, recipient_id=sponsor_recipient(world.cohort_id),
+        channel="test", recipient=SPONSOR_EMAIL,
+        message="Yth. APBD Kabupaten Kepahiang: iuran 3 peserta ... tertunggak 3 bulan, sebesar "
+        "Rp134.400. ...", amount=134_400, due_on=date(2026, 4, 15),
+        policy_version=DEFAULT_POLICY.version,
+    )  # fmt: skip
+    sent = ReminderSent(
+        reminder_id=old_id, participant_id=None, cohort_id=world.cohort_id, channel="test",
+        provider_reference="test-0", attempt=1,
+    )  # fmt: skip
+    await world.store.append(reminder_stream(old_id), [before, sent], NO_STREAM, context=context)
+    await world.project()
+
+    channel = Recording()
+    run = await send_due_reminders(world.store, world.settings, MARCH_25, channel)
+    assert (run.due, run.scheduled, run.sent, run.skipped) == (3, 2, 2, 1)
+    assert old_id not in [key for key, _, _ in channel.sent]
+    assert await world.events(old_id) == ["ReminderScheduled", "ReminderSent"]
+    assert sorted(to for _, to, _ in channel.sent) == sorted([SPONSOR_EMAIL, world.phone])
 
 
 async def test_a_reminder_scheduled_before_the_worker_left_is_given_up(world: World) -> None:
