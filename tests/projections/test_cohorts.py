@@ -230,14 +230,7 @@ async def test_a_member_who_left_and_re_joined_is_due_only_while_a_member(
     """Two members from January 2026; one withdraws on 20 March and re-joins on 3 June. The
     sponsor owes nothing for them in April and May (a leaving ends the membership, a re-join
     starts a new one: services/domain/coverage.py), and again from June."""
-    command = msgspec.structs.replace(
-        cohort_command(quota=2), budget_year=2026,
-        coverage_start=date(2026, 1, 1), coverage_end=date(2026, 12, 31),
-    )  # fmt: skip
-    cohort_id = command.cohort_id
-    registrar = registrar_on(domain_store, date(2026, 1, 5))
-    await registrar.administer(command, admin)
-    await registrar.administer(OpenCohort(cohort_id), admin)
+    cohort_id, registrar = await open_cohort_2026(domain_store, admin)
     leaver, _ = await members(registrar, admin, cohort_id, 2)
     jan_mar = ["2026-01", "2026-02", "2026-03"]
     paid_at = datetime(2026, 1, 10, 2, tzinfo=UTC)
@@ -281,14 +274,7 @@ async def test_a_member_self_paying_from_march_to_may_is_the_sponsors_before_and
     funds them again from June (two changes of funder); the second is the sponsor's all year.
     The sponsor paid January and February for both; the first paid March. Each month is due
     from, and in arrears with, whoever funds it then, not whoever funds it last."""
-    command = msgspec.structs.replace(
-        cohort_command(quota=2), budget_year=2026,
-        coverage_start=date(2026, 1, 1), coverage_end=date(2026, 12, 31),
-    )  # fmt: skip
-    cohort_id = command.cohort_id
-    registrar = registrar_on(domain_store, date(2026, 1, 5))
-    await registrar.administer(command, admin)
-    await registrar.administer(OpenCohort(cohort_id), admin)
+    cohort_id, registrar = await open_cohort_2026(domain_store, admin)
     switcher, _ = await members(registrar, admin, cohort_id, 2)
     await registrar.change_funder(ChangeFunder(switcher, "mandiri", "2026-03"), admin)
     await registrar.change_funder(ChangeFunder(switcher, "apbd_kabupaten", "2026-06"), admin)
@@ -328,3 +314,15 @@ async def test_a_member_self_paying_from_march_to_may_is_the_sponsors_before_and
     assert (april.payer, april.next_month, april.participants, april.arrears_months) == (
         switcher, "2026-05", 1, 1,
     )  # fmt: skip
+
+
+async def open_cohort_2026(domain_store: EventStore, admin: Context) -> tuple[str, Registrar]:
+    """An open cohort of two places covering 2026, and a registrar working on 5 January 2026."""
+    command = msgspec.structs.replace(
+        cohort_command(quota=2), budget_year=2026,
+        coverage_start=date(2026, 1, 1), coverage_end=date(2026, 12, 31),
+    )  # fmt: skip
+    registrar = registrar_on(domain_store, date(2026, 1, 5))
+    await registrar.administer(command, admin)
+    await registrar.administer(OpenCohort(command.cohort_id), admin)
+    return command.cohort_id, registrar
