@@ -37,8 +37,6 @@ class ParticipantState(msgspec.Struct, frozen=True):
     """The business date the current enrolment was made, on or before `enrolled_on` (None:
     recorded before ParticipantEnrolled kept it; the event's occurred_at tells it)."""
     kpj: str | None = None
-    funder: str = DEFAULT_FUNDER
-    """The funder named by the latest change recorded (whatever month it starts from)."""
     funders: tuple[FunderChange, ...] = ()
     """Every change of funder, in the order recorded: `funder_of` a month."""
     declared_income: int = 0
@@ -47,6 +45,11 @@ class ParticipantState(msgspec.Struct, frozen=True):
     person, so a re-join that has to wait keeps it."""
     programmes: tuple[str, ...] = ()
     left_reason: str | None = None
+
+    @property
+    def funder(self) -> str:
+        """The funder named by the latest change recorded (whatever month it starts from)."""
+        return self.funders[-1].funder if self.funders else DEFAULT_FUNDER
 
     def funder_of(self, month: Month) -> str:
         """Who funds `month` (services.domain.funders.funder_in); before every change, the
@@ -76,7 +79,7 @@ def evolve(state: ParticipantState, event: Event) -> ParticipantState:
             return replace(state, kpj=event.kpj)
         case FunderChanged():
             change = FunderChange(Month.parse(event.from_month), event.funder)
-            return replace(state, funder=event.funder, funders=(*state.funders, change))
+            return replace(state, funders=(*state.funders, change))
     return state
 
 
